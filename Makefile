@@ -1,0 +1,59 @@
+# Two entry points: `make demo` (the backup system on a local fleet) and `make test` (everything CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV       := .venv
+BIN        := $(CURDIR)/$(VENV)/bin
+# The tag follows the recipe, so a changed recipe builds a new image and an unchanged one is reused.
+IMAGE      := localhost/dcs-vps:bookworm-$(shell sha256sum tests/support/build_image.sh | cut -c1-12)
+SCENARIOS  := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+export PATH := $(BIN):$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/tests/support/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export DCS_IMAGE := $(IMAGE)
+
+.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean
+
+help:
+	@echo "make demo       start local S3 servers + fleet, provision it, back up, drill"
+	@echo "make demo-down  stop and remove everything the demo started"
+	@echo "make test       lint, pytest and every Molecule scenario (what CI runs)"
+
+system-deps:
+	@tests/support/install_system_deps.sh
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+image: system-deps
+	@tests/support/build_image.sh $(IMAGE)
+
+lint: venv
+	yamllint --strict .
+	ruff check .
+	ansible-lint --profile production --strict
+
+pytest: venv system-deps
+	pytest
+
+molecule: venv image
+	@for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  molecule test -s $$s || exit 1; \
+	done
+
+test: lint pytest molecule
+
+demo: venv image
+	@tests/support/demo.sh up
+
+demo-down: venv
+	@tests/support/demo.sh down
+
+clean: demo-down
+	rm -rf $(VENV) .cache .ansible

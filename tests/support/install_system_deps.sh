@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test world needs, only when one is missing: podman + runc (the
+# fleet), debootstrap (its base image), rclone (an engine, used by tests on the controller too).
+set -euo pipefail
+
+missing=()
+for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone; do
+    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd##*:}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

