@@ -137,13 +137,17 @@ class S3Server:
             shutil.rmtree(d)
         (d / "data").mkdir(parents=True)
         self.write_identities()
-        log = open(d / "weed.log", "wb")  # noqa: SIM115 - handed to the child
-        proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if tied_to_parent else os.setsid,  # noqa: PLW1509
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d)},
-        )
-        log.close()
+        return self._spawn("wb", tied_to_parent)
+
+    def _spawn(self, log_mode: str, tied_to_parent: bool) -> subprocess.Popen:
+        d = Path(self.data_dir)
+        with open(d / "weed.log", log_mode) as log:
+            proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                # A process group of its own (stopped as one); tied to its starter unless it must outlive it.
+                preexec_fn=_die_with_parent if tied_to_parent else os.setsid,  # noqa: PLW1509 - no threads yet
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d)},
+            )
         self.pid = proc.pid
         return proc
 
@@ -201,13 +205,7 @@ class S3Server:
 
     def restart(self) -> None:
         """Start again on the same ports and data (for "server comes back" tests)."""
-        d = Path(self.data_dir)
-        log = open(d / "weed.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,  # noqa: PLW1509
-                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(d)})
-        log.close()
-        self.pid = proc.pid
+        proc = self._spawn("ab", tied_to_parent=True)
         self.wait_ready(proc)
 
     def as_env(self, prefix: str) -> dict[str, str]:

@@ -1,0 +1,188 @@
+"""The backup env file (/etc/dream-central-storage/backup.env): its variables, their kinds, how values
+are quoted, and validation. Messages name the variable and never contain a secret value.
+
+The format is the one the runbook shows (NAME="value"), written so that `source`-ing it in bash is safe:
+values are double-quoted with backslash, double quote, dollar and backquote escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# The runbook's ten variables, in the runbook's order (a contract: names verbatim).
+RUNBOOK_VARIABLES = (
+    "MINIO_SOURCE_ENDPOINT", "MINIO_SOURCE_ACCESS_KEY", "MINIO_SOURCE_SECRET_KEY",
+    "BACKUP_TARGET_ENDPOINT", "BACKUP_TARGET_ACCESS_KEY", "BACKUP_TARGET_SECRET_KEY",
+    "BACKUP_TARGET_BUCKET", "MINIO_BACKUP_BUCKETS", "MINIO_BACKUP_LOG", "MC_PATH",
+)
+
+# Kind of every variable; extensions (DESIGN.md §2) are optional.
+KINDS = {
+    "MINIO_SOURCE_ENDPOINT": "endpoint",
+    "MINIO_SOURCE_ACCESS_KEY": "key",
+    "MINIO_SOURCE_SECRET_KEY": "secret",
+    "BACKUP_TARGET_ENDPOINT": "endpoint",
+    "BACKUP_TARGET_ACCESS_KEY": "key",
+    "BACKUP_TARGET_SECRET_KEY": "secret",
+    "BACKUP_TARGET_BUCKET": "bucket",
+    "MINIO_BACKUP_BUCKETS": "bucket_list",
+    "MINIO_BACKUP_LOG": "abspath",
+    "MC_PATH": "abspath",
+    "BACKUP_ENGINE": "engine",
+    "RCLONE_PATH": "abspath",
+    "BACKUP_TARGET_PREFIX": "prefix",
+    "BACKUP_REMOVE": "bool",
+    "BACKUP_REQUIRE_VERSIONING": "bool",
+    "BACKUP_TIMEOUT": "duration",
+    "BACKUP_BANDWIDTH": "bandwidth",
+    "BACKUP_CA_FILE": "abspath_optional",
+    "BACKUP_METRICS_FILE": "abspath_optional",
+    "BACKUP_HEALTHCHECK_URL": "url_optional",
+    "BACKUP_LOCK_FILE": "abspath",
+    "RESTORE_DRILL_LOG": "abspath",
+    "TRASH_RETENTION_DAYS": "positive_int",
+}
+SECRET_VARIABLES = frozenset(name for name, kind in KINDS.items() if kind == "secret")
+MASK = "********"
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_DURATION = re.compile(r"^\d+(\.\d+)?[smhd]?$")
+_BANDWIDTH = re.compile(r"^\d+(\.\d+)?[KMG]?$", re.IGNORECASE)
+_BOOLS = {"true", "false", "yes", "no", "1", "0", "on", "off"}
+_PREFIX_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def bucket_error(name):
+    """Why ``name`` is not a valid S3 bucket name, or None."""
+    if not _BUCKET.match(name):
+        return "must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    if _IPV4.match(name):
+        return "must not look like an IP address"
+    return None
+
+
+def _endpoint_error(value, optional_path=False):
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    if parts.username or parts.password or "@" in parts.netloc:
+        return "must not contain credentials (user:password@); use the key variables"
+    if not optional_path and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        return "must have no path, query or fragment (scheme://host[:port] only)"
+    return None
+
+
+def value_error(name, value, engine="mc"):
+    """Why ``value`` is not valid for variable ``name``, or None. Never includes the value of a secret."""
+    kind = KINDS[name]
+    if "\n" in value or "\r" in value or "\0" in value:
+        return "must not contain a newline or NUL character"
+    if kind == "endpoint":
+        return _endpoint_error(value)
+    if kind in ("key", "secret"):
+        if not value:
+            return "must not be empty"
+        if kind == "secret" and engine == "mc" and ":" in value:
+            return ("contains ':', which mc reads as SECRET:SESSION_TOKEN in MC_HOST_*; "
+                    "rotate the secret or use BACKUP_ENGINE=rclone")
+        return None
+    if kind == "bucket":
+        reason = bucket_error(value)
+        return None if reason is None else f"'{value}' {reason}"
+    if kind == "bucket_list":
+        names = [n.strip() for n in value.split(",")]
+        if not value.strip() or "" in names:
+            return "must be a comma-separated list of bucket names without empty entries"
+        for n in names:
+            reason = bucket_error(n)
+            if reason:
+                return f"entry '{n}' {reason}"
+        if len(set(names)) != len(names):
+            return "lists a bucket more than once"
+        return None
+    if kind in ("abspath", "abspath_optional"):
+        if not value and kind == "abspath_optional":
+            return None
+        return None if value.startswith("/") else "must be an absolute path"
+    if kind == "engine":
+        return None if value in ("mc", "rclone") else "must be 'mc' or 'rclone'"
+    if kind == "prefix":
+        if not value:
+            return None
+        parts = value.split("/")
+        if any(p in ("", ".", "..") or not _PREFIX_PART.match(p) for p in parts):
+            return "must be path segments of A-Z a-z 0-9 . _ - without leading, trailing or double '/'"
+        return None
+    if kind == "bool":
+        return None if value.lower() in _BOOLS else "must be true or false"
+    if kind == "duration":
+        return None if _DURATION.match(value) and float(value.rstrip("smhd")) > 0 \
+            else "must be a positive duration such as 90s, 30m, 6h or 1d"
+    if kind == "bandwidth":
+        return None if not value or _BANDWIDTH.match(value) else "must be bytes per second such as 512K or 20M"
+    if kind == "url_optional":
+        return None if not value else _endpoint_error(value, optional_path=True)
+    if kind == "positive_int":
+        return None if value.isdigit() and int(value) >= 1 else "must be a whole number of at least 1"
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def validate(variables):
+    """Every problem with a complete set of variables, as 'NAME: reason' strings."""
+    errors = []
+    for name in sorted(set(variables) - set(KINDS)):
+        errors.append("{}: unknown variable (known: {})".format(name, ", ".join(KINDS)))
+    for name in RUNBOOK_VARIABLES:
+        if name not in variables:
+            errors.append(f"{name}: required by the runbook but missing")
+    engine = variables.get("BACKUP_ENGINE", "mc")
+    for name in KINDS:
+        if name in variables:
+            reason = value_error(name, variables[name], engine)
+            if reason:
+                errors.append(f"{name}: {reason}")
+    return errors
+
+
+def quote(value):
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+    return f'"{escaped}"'
+
+
+def render(variables, header):
+    """The file's text: the header comment, the runbook's variables in its order, then extensions."""
+    order = [n for n in KINDS if n in variables]
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    lines += [f"{name}={quote(variables[name])}" for name in order]
+    return "\n".join(lines) + "\n"
+
+
+_LINE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$')
+
+
+def parse(text):
+    """NAME -> value of an env file in the format above (also unquoted values); ignores comments."""
+    result = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line.removeprefix("export "))
+        if not match:
+            continue
+        quoted, bare = match.group(2), match.group(3)
+        result[match.group(1)] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+    return result
+
+
+def masked(variables):
+    """A copy with secret values replaced, for diffs and results."""
+    return {k: (MASK if k in SECRET_VARIABLES else v) for k, v in variables.items()}

@@ -1,0 +1,77 @@
+"""Validation and rendering of /etc/cron.d job files (cron's own rules, checked before writing)."""
+
+from __future__ import annotations
+
+import re
+
+NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+SPECIAL = ("@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# name, low, high, names (index 0 maps to `low`)
+FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, MONTHS),
+    ("day of week", 0, 7, DAYS),
+)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _number(token, low, high, names):
+    lowered = token.lower()
+    if lowered in names:
+        return names.index(lowered) + low
+    if not token.isdigit():
+        raise ValueError("'{}' is not a number{}".format(token, " or a name" if names else ""))
+    value = int(token)
+    if not low <= value <= high:
+        raise ValueError(f"{value} is outside {low}-{high}")
+    return value
+
+
+def _check_field(text, low, high, names):
+    for item in text.split(","):
+        if not item:
+            raise ValueError("empty list entry")
+        base, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            raise ValueError(f"step '{step}' must be a positive number")
+        if base == "*":
+            continue
+        start, dash, end = base.partition("-")
+        first = _number(start, low, high, names)
+        if dash:
+            last = _number(end, low, high, names)
+            if last < first:
+                raise ValueError(f"range '{base}' runs backwards")
+        elif step:
+            raise ValueError(f"a step needs '*' or a range, not '{item}'")
+
+
+def schedule_error(schedule):
+    """Why ``schedule`` is not a valid cron schedule, or None."""
+    text = schedule.strip()
+    if text.startswith("@"):
+        return None if text in SPECIAL else "'{}' is not one of {}".format(text, ", ".join(SPECIAL))
+    fields = text.split()
+    if len(fields) != 5:
+        return f"must have five fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+    for field, (label, low, high, names) in zip(fields, FIELDS, strict=True):
+        try:
+            _check_field(field, low, high, names)
+        except ValueError as exc:
+            return f"{label} field '{field}': {exc}"
+    return None
+
+
+def render(schedule, user, command, log, environment, header):
+    """The cron.d file: header, environment lines, one job line. `%` is escaped (cron reads it as newline)."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    lines += [f"{key}={environment[key]}" for key in environment]
+    job = command.replace("%", "\\%")
+    if log:
+        job = "{} >> {} 2>&1".format(job, log.replace("%", "\\%"))
+    lines.append("{} {} {}".format(" ".join(schedule.split()), user, job))
+    return "\n".join(lines) + "\n"
