@@ -13,7 +13,7 @@ export CONTAINERS_CONF := $(CURDIR)/tests/support/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
-.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean
+.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program
 
 help:
 	@echo "make demo       start local S3 servers + fleet, provision it, back up, drill"
@@ -32,6 +32,11 @@ venv: $(VENV)/.installed
 
 image: system-deps
 	@tests/support/build_image.sh $(IMAGE)
+
+# The backup program ships as one zipapp built from roles/minio_backup/files/src (committed; the
+# pytest suite fails when it is out of date).
+program:
+	python3 roles/minio_backup/files/src/build.py
 
 lint: venv
 	yamllint --strict .

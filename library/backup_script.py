@@ -10,8 +10,9 @@ short_description: Install the Dream Central Storage backup program and its wrap
 description:
   - Installs C(backup_minio.py) and the wrapper C(dream-backup.sh) into I(bin_dir) with mode 0755
     root:root, and the name C(dream-backup) as a symlink to the wrapper (the runbook's manual command).
-  - The program's source travels as the I(program) argument; files are compared by sha256, so a second
-    run with the same source changes nothing.
+  - The program travels as the I(program) argument (source text) or as I(program_b64) (any file, such
+    as the zipapp the role ships, base64-encoded by C(ansible.builtin.slurp)); files are compared by
+    sha256, so a second run with the same program changes nothing.
   - Refuses a host whose I(python) is older than 3.11, and compiles the new program with it before it
     replaces the old one (a program that does not compile is never installed).
   - Files are replaced atomically; on any failure the previous files stay.
@@ -19,9 +20,11 @@ version_added: "1.0.0"
 author: Dream Central Storage operations
 options:
   program:
-    description: Source text of backup_minio.py (for example from C(lookup('file', ...))).
+    description: Source text of backup_minio.py. Exactly one of I(program) and I(program_b64) is required.
     type: str
-    required: true
+  program_b64:
+    description: The program file base64-encoded (a zipapp is binary), for example C(slurp)'s C(content).
+    type: str
   bin_dir:
     description: Directory the program, wrapper and link are installed into.
     type: path
@@ -39,13 +42,23 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: Shows the text of each changed file and the new link.
+    details: Shows the sha256 of the program and the text of the wrapper when they change, and the new link.
 """
 
 EXAMPLES = r"""
-- name: Install the backup program
+- name: Install the backup program from source text
   backup_script:
-    program: "{{ lookup('ansible.builtin.file', 'backup_minio.py') }}"
+    program: "{{ lookup('ansible.builtin.file', 'backup_minio_single_file.py') }}"
+
+- name: Read the packaged zipapp on the controller
+  ansible.builtin.slurp:
+    src: "{{ role_path }}/files/backup_minio.py"
+  delegate_to: localhost
+  register: program
+
+- name: Install it
+  backup_script:
+    program_b64: "{{ program.content }}"
 """
 
 RETURN = r"""
@@ -61,6 +74,7 @@ python_version:
   sample: "3.11.2"
 """
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -91,14 +105,29 @@ def python_version(module, python):
     return version
 
 
+# Compiles a plain script, or every module inside a zipapp, without running any of it.
+COMPILE_CHECK = """
+import sys, zipfile
+path = sys.argv[1]
+if zipfile.is_zipfile(path):
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith('.py'):
+                compile(archive.read(name), name, 'exec')
+else:
+    with open(path, 'rb') as handle:
+        compile(handle.read(), path, 'exec')
+"""
+
+
 def compiles(module, python, source, directory):
     """Compile the new program with the host's interpreter, from a temp file that is removed after."""
     fd, tmp = tempfile.mkstemp(prefix=".backup_minio.check.", suffix=".py", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(source)
-        proc = subprocess.run([python, "-c", "import sys; compile(open(sys.argv[1], 'rb').read(), "
-                               "sys.argv[1], 'exec')", tmp], capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run([python, "-c", COMPILE_CHECK, tmp], capture_output=True, text=True, timeout=60,
+                              check=False)
     finally:
         os.unlink(tmp)
     if proc.returncode != 0:
@@ -109,9 +138,15 @@ def compiles(module, python, source, directory):
 def run(module):
     p = module.params
     bin_dir = p["bin_dir"]
-    source = p["program"].encode()
-    if not source.endswith(b"\n"):
-        source += b"\n"
+    if p["program_b64"]:
+        try:
+            source = base64.b64decode(p["program_b64"], validate=True)
+        except ValueError:
+            module.fail_json(msg="program_b64 is not valid base64")
+    else:
+        source = p["program"].encode()
+        if not source.endswith(b"\n"):
+            source += b"\n"
     wrapper = WRAPPER_TEMPLATE.format(python=p["python"], bin_dir=bin_dir, program=PROGRAM,
                                       env_file=p["env_file"]).encode()
     version = python_version(module, p["python"])
@@ -119,8 +154,10 @@ def run(module):
     if not module.check_mode and sha256_file(program_path) != sha256_bytes(source):
         compiles(module, p["python"], source, bin_dir)
 
-    results = [ensure_file(module, os.path.join(bin_dir, name), content, 0o755, 0, 0)
-               for name, content in ((PROGRAM, source), (WRAPPER, wrapper))]
+    program_diff = {"before": f"sha256: {sha256_file(program_path) or '(absent)'}\n",
+                    "after": f"sha256: {sha256_bytes(source)}\n"}
+    results = [ensure_file(module, program_path, source, 0o755, 0, 0, diff=program_diff),
+               ensure_file(module, os.path.join(bin_dir, WRAPPER), wrapper, 0o755, 0, 0)]
     link = os.path.join(bin_dir, LINK)
     link_ok = os.path.islink(link) and os.readlink(link) == WRAPPER
     if not link_ok and not module.check_mode:
@@ -146,11 +183,14 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "program": {"type": "str", "required": True},
+            "program": {"type": "str"},
+            "program_b64": {"type": "str"},
             "bin_dir": {"type": "path", "default": "/usr/local/bin"},
             "env_file": {"type": "path", "default": "/etc/dream-central-storage/backup.env"},
             "python": {"type": "path", "default": "/usr/bin/python3"},
         },
+        required_one_of=[("program", "program_b64")],
+        mutually_exclusive=[("program", "program_b64")],
         supports_check_mode=True,
     )
     run(module)

@@ -162,7 +162,7 @@ class S3Server:
             try:
                 client.list_buckets()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
                 last = exc
                 time.sleep(0.2)
         raise RuntimeError(f"weed {self.name} not ready after {timeout}s ({last}): {self.log_tail()}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import stat
 import subprocess
 import sys
+import zipfile
 
+from tests.support.program import PROGRAM as ZIPAPP
 from tests.unit.conftest import tree_snapshot
 
 PROGRAM = "#!/usr/bin/env python3\nimport sys\nprint('args', sys.argv[1:])\n"
@@ -63,3 +67,29 @@ def test_check_mode_changes_nothing(run_module, tmp_path):
     assert result["changed"] is True
     assert tree_snapshot(tmp_path) == before
     assert any("dream-backup.sh" in d["after_header"] for d in result["diff"])
+
+
+def test_zipapp_program_travels_base64_and_runs(run_module, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    encoded = base64.b64encode(ZIPAPP.read_bytes()).decode()
+    result = run_module("backup_script", {"program_b64": encoded, "bin_dir": str(bin_dir),
+                                          "python": "/usr/bin/python3"}, diff=True)
+    assert result["changed"] is True
+    assert (bin_dir / "backup_minio.py").read_bytes() == ZIPAPP.read_bytes()
+    assert "sha256:" in result["diff"][0]["after"]
+    out = subprocess.run([str(bin_dir / "dream-backup"), "--help"], capture_output=True, text=True, check=False)
+    assert "exit codes:" in out.stdout
+    again = run_module("backup_script", {"program_b64": encoded, "bin_dir": str(bin_dir),
+                                         "python": "/usr/bin/python3"})
+    assert again["changed"] is False
+
+
+def test_broken_zipapp_is_not_installed(run_module, tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("__main__.py", "def broken(:\n")
+    result = run_module("backup_script", {"program_b64": base64.b64encode(buffer.getvalue()).decode(),
+                                          "bin_dir": str(tmp_path), "python": sys.executable})
+    assert result["failed"] is True and "does not compile" in result["msg"]
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,176 @@
+"""`dream-backup [--bucket B]… [--dry-run]`: mirror each bucket, verify it, log, metrics, pings."""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from dream_backup import health, lock, metrics, verify
+from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
+from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
+from dream_backup.log import BACKUP_COMPLETED, BACKUP_FAILED, COMPLETED_MIRROR, MIRROR_FAILED, STARTING_MIRROR
+from dream_backup.report import human_bytes, table
+
+
+@dataclass
+class BucketResult:
+    verdict: str = "failed"
+    objects: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    verified: int = 0
+    changed_during_run: int = 0
+    deleted: int = 0
+    reason: str | None = None
+
+
+def locations(config, bucket: str) -> tuple[Location, Location]:
+    return Location(SOURCE, bucket), Location(BACKUP, config.target_bucket, config.backup_path(bucket))
+
+
+def list_both(engine, src: Location, dst: Location):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        source = pool.submit(engine.list, src)
+        target = pool.submit(engine.list, dst)
+        return source.result(), target.result()
+
+
+def mirror_bucket(ctx, engine, bucket: str) -> BucketResult:
+    config, log = ctx.config, ctx.log
+    started = time.monotonic()
+    result = BucketResult()
+    log.info(STARTING_MIRROR, bucket=bucket)
+    src, dst = locations(config, bucket)
+    try:
+        before, target = list_both(engine, src, dst)
+        extra = set(target) - set(before)
+        copied = CopyResult()
+        if verify.plan(before, target) or (config.remove and extra):
+            copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout)
+            if copied.errors:
+                more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
+                raise EngineError(copied.errors[0] + more)
+            target = engine.list(dst)
+        # Never skipped: mc exits 0 on several real failures (MC.md), so only the target's listing counts.
+        wrong = verify.mismatches(before, target)
+        changed: set[str] = set()
+        if wrong:
+            now = engine.list(src)
+            changed = {key for key in wrong if verify.changed_since(before[key], now.get(key))}
+            failures = {k: v for k, v in wrong.items() if k not in changed}
+            if failures:
+                first = sorted(failures)[0]
+                raise EngineError(f"verification failed: {len(failures)} of {len(before)} objects not at the "
+                                  f"target as at the source (first: {first}: {failures[first]})")
+        result.verdict = "ok"
+        result.objects = len(copied.keys)
+        result.bytes = sum(before[k].size for k in copied.keys if k in before)
+        result.verified = len(before) - len(changed)
+        result.changed_during_run = len(changed)
+        result.deleted = copied.deleted
+    except EngineError as exc:
+        result.reason = str(exc)
+    result.seconds = round(time.monotonic() - started, 3)
+    fields = {k: v for k, v in asdict(result).items() if k not in ("verdict", "reason")}
+    if result.verdict == "ok":
+        log.info(COMPLETED_MIRROR, bucket=bucket, **fields)
+    else:
+        log.error(MIRROR_FAILED, bucket=bucket, reason=result.reason, **fields)
+    return result
+
+
+def dry_run(ctx, engine, buckets) -> int:
+    rows, code, plans = [], EXIT_OK, {}
+    for bucket in buckets:
+        src, dst = locations(ctx.config, bucket)
+        try:
+            source, target = list_both(engine, src, dst)
+        except EngineError as exc:
+            rows.append([bucket, "-", "-", f"error: {exc}"])
+            code = EXIT_FAILURE
+            continue
+        keys = verify.plan(source, target)
+        size = sum(source[k].size for k in keys)
+        deletions = sorted(set(target) - set(source)) if ctx.config.remove else []
+        plans[bucket] = {"objects": len(keys), "bytes": size, "keys": keys[:20], "deletions": len(deletions)}
+        note = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+        if deletions:
+            note = f"would delete {len(deletions)}; " + note
+        rows.append([bucket, str(len(keys)), human_bytes(size), note])
+    ctx.log.info("Dry run", results=plans)
+    print("Dry run: nothing was copied.")
+    print(table(["bucket", "would copy", "bytes", "first keys"], rows))
+    return code
+
+
+def run(ctx, args) -> int:
+    config = ctx.config
+    buckets = args.bucket or list(config.buckets)
+    engine = ctx.engine()
+    if args.dry_run:
+        return dry_run(ctx, engine, buckets)
+    with lock.hold(config.lock_file):
+        return backup(ctx, engine, buckets)
+
+
+def backup(ctx, engine, buckets) -> int:
+    config, log = ctx.config, ctx.log
+    health.ping(config.healthcheck_url, "start", log)
+    results: dict[str, BucketResult] = {}
+    refused = False
+    try:
+        state = engine.versioning(config.target_bucket)
+    except EngineError as exc:
+        reason = f"target bucket {config.target_bucket} not usable: {exc}"
+    else:
+        reason = None
+        if state != "Enabled" and config.require_versioning:
+            refused = True
+            reason = (f"refused: versioning of target bucket {config.target_bucket} is "
+                      f"{state or 'off'}; an overwrite could destroy the only good copy. Enable versioning "
+                      "(or object lock), or set BACKUP_REQUIRE_VERSIONING=false")
+    if reason is None:
+        for bucket in buckets:
+            results[bucket] = mirror_bucket(ctx, engine, bucket)
+        failed = [b for b, r in results.items() if r.verdict != "ok"]
+        if failed:
+            reason = f"{len(failed)} of {len(results)} buckets failed: {', '.join(failed)}"
+    summary = {b: asdict(r) for b, r in results.items()}
+    code = EXIT_REFUSED if refused else (EXIT_FAILURE if reason else EXIT_OK)
+    if reason:
+        log.error(BACKUP_FAILED, reason=reason, results=summary, host=socket.gethostname())
+    else:
+        log.info(BACKUP_COMPLETED, results=summary, host=socket.gethostname())
+    write_metrics(ctx, results, code)
+    health.ping(config.healthcheck_url, "fail" if reason else "success", log, body=reason or "")
+    print_summary(results, reason)
+    return code
+
+
+def write_metrics(ctx, results: dict[str, BucketResult], code: int) -> None:
+    if not ctx.config.metrics_file:
+        return
+    now = time.time()
+    samples: dict[tuple[str, str], float] = {("dream_backup_last_run_timestamp_seconds", ""): now,
+                                             ("dream_backup_exit_code", ""): code}
+    for bucket, r in results.items():
+        samples[("dream_backup_bucket_success", bucket)] = int(r.verdict == "ok")
+        samples[("dream_backup_objects", bucket)] = r.objects
+        samples[("dream_backup_bytes", bucket)] = r.bytes
+        samples[("dream_backup_duration_seconds", bucket)] = r.seconds
+        if r.verdict == "ok":
+            samples[("dream_backup_last_success_timestamp_seconds", bucket)] = now
+    try:
+        metrics.update(ctx.config.metrics_file, samples)
+    except OSError as exc:
+        ctx.log.warning("Metrics not written", reason=f"{ctx.config.metrics_file}: {exc.strerror}")
+
+
+def print_summary(results: dict[str, BucketResult], reason: str | None) -> None:
+    rows = [[b, r.verdict, str(r.objects), human_bytes(r.bytes), f"{r.seconds:.1f}s", str(r.verified),
+             r.reason or ""] for b, r in results.items()]
+    if rows:
+        print(table(["bucket", "verdict", "copied", "bytes", "duration", "verified", "reason"], rows))
+    print(f"{BACKUP_FAILED}: {reason}" if reason else BACKUP_COMPLETED)

@@ -1,0 +1,139 @@
+"""`dream-backup drill`: prove the backup is readable (RUNBOOK "Restore Drill", DESIGN.md §3).
+
+Per bucket both sides are listed; samples are drawn from keys present on both sides, streamed from the
+backup and from production (size + sha256, never ETags) and compared. A sample whose production copy
+is newer than its backup copy is `stale` (the next backup will copy it; not a failure); any other
+difference is `corrupt`; a sample that vanished while the drill ran is `missing`. One record per drill
+is appended to RESTORE_DRILL_LOG, the operations logbook."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import time
+
+from dream_backup import metrics
+from dream_backup.commands.backup import list_both, locations
+from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
+from dream_backup.log import utc_now
+from dream_backup.report import human_bytes, table
+
+DEFAULT_SAMPLES = 5
+DEFAULT_MAX_SIZE = 256 * 1024 * 1024
+
+
+def check_logbook(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    except OSError as exc:
+        raise ConfigError(f"drill logbook {path} is not writable: {exc.strerror}") from None
+    os.close(fd)
+
+
+def read_hash(engine, loc, key):
+    """(sha256, size), or None when the object is gone (a read error with the key still listed is raised)."""
+    try:
+        return engine.sha256(loc, key)
+    except EngineError:
+        if key not in engine.list(loc):
+            return None
+        raise
+
+
+def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, max_size: int):
+    src, dst = locations(config, bucket)
+    summary = {"bucket": bucket, "verdict": "pass", "note": None}
+    source, backup = list_both(engine, src, dst)
+    both = sorted(set(source) & set(backup))
+    summary.update(source_objects=len(source), backup_objects=len(backup),
+                   only_in_backup=len(set(backup) - set(source)), only_in_source=len(set(source) - set(backup)))
+    objects = []
+    if not source:
+        summary["note"] = "source bucket is empty: nothing to prove"
+    elif not backup:
+        summary.update(verdict="fail", note=f"source has {len(source)} objects but the backup has none")
+    eligible = [k for k in both if source[k].size <= max_size]
+    picked = rng.sample(eligible, min(samples, len(eligible)))
+    summary["samples"] = len(picked)
+    fresh_source = None
+    for key in sorted(picked):
+        record = {"bucket": bucket, "key": key, "size": backup[key].size, "sha256_backup": None,
+                  "sha256_source": None}
+        got_backup = read_hash(engine, dst, key)
+        got_source = read_hash(engine, src, key) if got_backup else None
+        if got_backup is None or got_source is None:
+            record["verdict"] = "missing"
+            record["note"] = "vanished from the " + ("backup" if got_backup is None else "source") + \
+                " while the drill ran"
+        else:
+            record["sha256_backup"], record["size"] = got_backup
+            record["sha256_source"], source_size = got_source
+            if got_backup == got_source:
+                record["verdict"] = "match"
+            else:
+                # Newer in production than in the backup: the next backup copies it.
+                fresh_source = fresh_source if fresh_source is not None else engine.list(src)
+                now = fresh_source.get(key)
+                newer = bool(now and now.mtime and backup[key].mtime and now.mtime > backup[key].mtime)
+                record["verdict"] = "stale" if newer else "corrupt"
+                record["source_size"] = source_size
+        objects.append(record)
+    if any(o["verdict"] in ("corrupt", "missing") for o in objects):
+        summary["verdict"] = "fail"
+    return summary, objects
+
+
+def run(ctx, args) -> int:
+    config = ctx.config
+    check_logbook(config.drill_log)
+    if args.samples < 1 or args.max_size < 1:
+        raise ConfigError("--samples and --max-size must be at least 1")
+    engine = ctx.engine()
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    buckets, objects = [], []
+    for bucket in args.bucket or list(config.buckets):
+        try:
+            summary, sampled = drill_bucket(engine, config, bucket, rng, args.samples, args.max_size)
+        except EngineError as exc:
+            summary, sampled = {"bucket": bucket, "verdict": "fail", "note": str(exc), "samples": 0}, []
+        buckets.append(summary)
+        objects += sampled
+    verdict = "pass" if all(b["verdict"] == "pass" for b in buckets) else "fail"
+    document = {
+        "ts": utc_now(), "host": socket.gethostname(), "verdict": verdict, "engine": config.engine,
+        "seed": args.seed, "seconds": round(time.monotonic() - started, 3),
+        "target": f"{config.target_bucket}/{config.target_prefix}".rstrip("/"),
+        "buckets": buckets, "objects": objects,
+    }
+    with open(config.drill_log, "a", encoding="utf-8") as logbook:
+        logbook.write(ctx.scrub(json.dumps(document, ensure_ascii=False)) + "\n")
+    failing = [f"{o['bucket']}/{o['key']} {o['verdict']}" for o in objects if o["verdict"] in ("corrupt", "missing")]
+    level = ctx.log.info if verdict == "pass" else ctx.log.error
+    level("Drill completed" if verdict == "pass" else "Drill failed", verdict=verdict,
+          reason="; ".join(failing + [f"{b['bucket']}: {b['note']}" for b in buckets
+                                      if b["verdict"] == "fail" and b.get("note")]) or None,
+          results={b["bucket"]: b["verdict"] for b in buckets})
+    if config.metrics_file:
+        passed = {("dream_backup_drill_last_success_timestamp_seconds", b["bucket"]): time.time()
+                  for b in buckets if b["verdict"] == "pass"}
+        if passed:
+            metrics.update(config.metrics_file, passed)
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print_report(document)
+    return EXIT_OK if verdict == "pass" else EXIT_FAILURE
+
+
+def print_report(document: dict) -> None:
+    rows = [[o["bucket"], o["key"], human_bytes(o["size"]), (o["sha256_backup"] or "-")[:16],
+             (o["sha256_source"] or "-")[:16], o["verdict"]] for o in document["objects"]]
+    print(table(["bucket", "key", "size", "sha256 backup", "sha256 source", "verdict"], rows))
+    for b in document["buckets"]:
+        note = f" — {b['note']}" if b.get("note") else ""
+        print(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
+              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source{note}")
+    print(f"Drill verdict: {document['verdict']} (logbook record appended)")

@@ -1,0 +1,162 @@
+"""Configuration: command-line flags > process environment > env file > defaults (DESIGN.md §2).
+
+The env file is parsed here, never by a shell. Every value is validated by the same rules the
+`backup_env` Ansible module applies (envspec); a message names the variable and never shows a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from dream_backup import envspec
+from dream_backup.errors import ConfigError
+
+DEFAULTS = {
+    "MINIO_BACKUP_LOG": "/var/log/minio-backup.log",
+    "MC_PATH": "/usr/local/bin/mc",
+    "BACKUP_ENGINE": "mc",
+    "RCLONE_PATH": "/usr/bin/rclone",
+    "BACKUP_TARGET_PREFIX": "",
+    "BACKUP_REMOVE": "false",
+    "BACKUP_REQUIRE_VERSIONING": "true",
+    "BACKUP_TIMEOUT": "6h",
+    "BACKUP_BANDWIDTH": "",
+    "BACKUP_CA_FILE": "",
+    "BACKUP_METRICS_FILE": "",
+    "BACKUP_HEALTHCHECK_URL": "",
+    "BACKUP_LOCK_FILE": "/run/lock/dream-backup.lock",
+    "RESTORE_DRILL_LOG": "/var/log/minio-restore-drill.log",
+    "TRASH_RETENTION_DAYS": "7",
+}
+REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    unit = text[-1] if text[-1] in _SECONDS else "s"
+    return float(text.rstrip("smhd")) * _SECONDS[unit]
+
+
+def parse_bool(text: str) -> bool:
+    return text.lower() in {"true", "yes", "1", "on"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    access_key: str
+    secret_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Endpoint
+    target: Endpoint
+    target_bucket: str
+    target_prefix: str
+    buckets: tuple[str, ...]
+    log_path: str
+    engine: str
+    mc_path: str
+    rclone_path: str
+    remove: bool
+    require_versioning: bool
+    timeout: float
+    bandwidth: str
+    ca_file: str
+    metrics_file: str
+    healthcheck_url: str
+    lock_file: str
+    drill_log: str
+    trash_retention_days: int
+    env_file: str = ""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.source.secret_key, self.target.secret_key) if s)
+
+    def backup_path(self, bucket: str, key_prefix: str = "") -> str:
+        """Path inside the target bucket where ``bucket`` is mirrored: [<prefix>/]<bucket>[/<key_prefix>]."""
+        parts = [p for p in (self.target_prefix, bucket, key_prefix.strip("/")) if p]
+        return "/".join(parts)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"env file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"env file {path} is not readable: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"env file {path} is not UTF-8 text") from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parsed = envspec.parse(line)
+        if not parsed:
+            # Name the line, not its content: the line may hold a secret.
+            name = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", raw)
+            what = f"variable {name.group(1)}" if name else "a line"
+            raise ConfigError(f"env file {path}, line {number}: {what} is not NAME=\"value\"")
+        values.update(parsed)
+    return values
+
+
+def load(env_file: str | None, environ: dict[str, str] | None = None,
+         overrides: dict[str, str] | None = None) -> Config:
+    """Merge the layers, validate, and build a Config; raises ConfigError (exit 2)."""
+    environ = os.environ if environ is None else environ
+    merged = dict(DEFAULTS)
+    if env_file:
+        file_values = read_env_file(env_file)
+        unknown = sorted(set(file_values) - set(envspec.KINDS))
+        if unknown:
+            raise ConfigError(f"env file {env_file}: unknown variable {', '.join(unknown)} "
+                              "(a typo would silently do nothing)")
+        merged.update(file_values)
+    merged.update({k: v for k, v in environ.items() if k in envspec.KINDS})
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+
+    missing = [name for name in REQUIRED if not merged.get(name)]
+    if missing:
+        where = f" in {env_file}" if env_file else ""
+        raise ConfigError(f"missing required variable {', '.join(missing)}{where}")
+    engine = merged["BACKUP_ENGINE"]
+    problems = []
+    for name, value in merged.items():
+        reason = envspec.value_error(name, value, engine)
+        if reason:
+            problems.append(f"{name}: {reason}")
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+
+    return Config(
+        source=Endpoint(merged["MINIO_SOURCE_ENDPOINT"].rstrip("/"), merged["MINIO_SOURCE_ACCESS_KEY"],
+                        merged["MINIO_SOURCE_SECRET_KEY"]),
+        target=Endpoint(merged["BACKUP_TARGET_ENDPOINT"].rstrip("/"), merged["BACKUP_TARGET_ACCESS_KEY"],
+                        merged["BACKUP_TARGET_SECRET_KEY"]),
+        target_bucket=merged["BACKUP_TARGET_BUCKET"],
+        target_prefix=merged["BACKUP_TARGET_PREFIX"],
+        buckets=tuple(b.strip() for b in merged["MINIO_BACKUP_BUCKETS"].split(",")),
+        log_path=merged["MINIO_BACKUP_LOG"],
+        engine=engine,
+        mc_path=merged["MC_PATH"],
+        rclone_path=merged["RCLONE_PATH"],
+        remove=parse_bool(merged["BACKUP_REMOVE"]),
+        require_versioning=parse_bool(merged["BACKUP_REQUIRE_VERSIONING"]),
+        timeout=parse_duration(merged["BACKUP_TIMEOUT"]),
+        bandwidth=merged["BACKUP_BANDWIDTH"],
+        ca_file=merged["BACKUP_CA_FILE"],
+        metrics_file=merged["BACKUP_METRICS_FILE"],
+        healthcheck_url=merged["BACKUP_HEALTHCHECK_URL"],
+        lock_file=merged["BACKUP_LOCK_FILE"],
+        drill_log=merged["RESTORE_DRILL_LOG"],
+        trash_retention_days=int(merged["TRASH_RETENTION_DAYS"]),
+        env_file=env_file or "",
+    )

@@ -1,0 +1,151 @@
+"""The one interface both engines implement, and the values that cross it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dream_backup.config import Config
+from dream_backup.errors import ConfigError, EngineError
+
+SOURCE = "source"
+BACKUP = "backup"
+HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Location:
+    """A bucket and key prefix on one side: ``source`` (production) or ``backup`` (off-site)."""
+
+    side: str
+    bucket: str
+    path: str = ""  # key prefix inside the bucket, without leading or trailing '/'
+
+    def join(self, key: str = "") -> str:
+        return "/".join(p for p in (self.bucket, self.path, key) if p)
+
+
+@dataclass(frozen=True)
+class Obj:
+    key: str  # relative to the listed location
+    size: int
+    mtime: datetime | None  # the server's last-modified time, UTC
+    md5: str | None = None  # only when the engine knows a real MD5 (not a multipart ETag)
+
+
+@dataclass
+class CopyResult:
+    keys: list[str] = field(default_factory=list)  # copied, relative to the source location
+    deleted: int = 0  # restores without overwrite: present at the destination, left alone
+    errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """RFC 3339 with any offset and up to nanoseconds, to an aware UTC datetime."""
+    if not text:
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", text.strip())
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    stamp = base + ("." + (fraction + "000000")[:6] if fraction else "") + (
+        "+00:00" if zone in (None, "Z") else zone)
+    return datetime.fromisoformat(stamp).astimezone(UTC)
+
+
+def iter_json_objects(text: str):
+    """The JSON objects of a stream in which objects may span several lines (mc's errors do)."""
+    decoder = json.JSONDecoder()
+    index, end = 0, len(text)
+    while index < end:
+        while index < end and text[index] != "{":
+            index += 1
+        if index >= end:
+            return
+        try:
+            obj, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            index += 1
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+def last_line(text: str, scrub) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return scrub(lines[-1])[:500] if lines else ""
+
+
+class Engine:
+    """Talks to both S3 endpoints through one binary. Subclasses implement the abstract methods."""
+
+    name = "engine"
+
+    def __init__(self, config: Config, scrub):
+        self.config = config
+        self.scrub = scrub
+        self.workdir = tempfile.mkdtemp(prefix=f"dream-backup-{self.name}-")
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def binary(self) -> str:
+        raise NotImplementedError
+
+    def require_binary(self) -> str:
+        """The binary's version line; ConfigError when it is missing or not what it claims."""
+        raise NotImplementedError
+
+    def list(self, loc: Location) -> dict[str, Obj]:
+        """Every object below ``loc`` by key relative to it; EngineError when the bucket is missing."""
+        raise NotImplementedError
+
+    def bucket_exists(self, side: str, bucket: str) -> bool:
+        raise NotImplementedError
+
+    def versioning(self, bucket: str) -> str:
+        """Versioning state of a backup-side bucket: 'Enabled', 'Suspended' or '' (never versioned)."""
+        raise NotImplementedError
+
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
+             timeout: float) -> CopyResult:
+        """Mirror src to dst (the engine decides what differs); deletes at dst only with remove."""
+        raise NotImplementedError
+
+    def make_bucket(self, side: str, bucket: str) -> None:
+        raise NotImplementedError
+
+    def open(self, loc: Location, key: str):
+        """A context manager yielding a process whose stdout streams the object's bytes."""
+        raise NotImplementedError
+
+    def sha256(self, loc: Location, key: str) -> tuple[str, int]:
+        """sha256 and byte count of an object, streamed with flat memory."""
+        digest = hashlib.sha256()
+        count = 0
+        with self.open(loc, key) as proc:
+            for block in iter(lambda: proc.stdout.read(HASH_CHUNK), b""):
+                digest.update(block)
+                count += len(block)
+            err = proc.stderr.read().decode(errors="replace")
+            code = proc.wait()
+        if code != 0:
+            raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: {last_line(err, self.scrub)}")
+        return digest.hexdigest(), count
+
+
+def ensure_executable(path: str, what: str) -> None:
+    if not shutil.which(path):
+        raise ConfigError(f"{what} binary {path} is missing or not executable")

@@ -1,0 +1,159 @@
+"""The mc engine (the runbook's default; archived upstream, see MC.md). Credentials travel as
+MC_HOST_<alias> variables in the child's environment; mc writes its config.json into a private
+directory of this run. mc's exit code and JSON are not proof of a complete mirror (it skips some
+failures silently): the backup command verifies the target after every mirror."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlsplit
+
+from dream_backup.engines import proc
+from dream_backup.engines.base import (
+    BACKUP,
+    SOURCE,
+    CopyResult,
+    Engine,
+    Location,
+    Obj,
+    iter_json_objects,
+    last_line,
+    parse_time,
+)
+from dream_backup.errors import ConfigError, EngineError
+
+OVERWRITE_NOT_ALLOWED = "Overwrite not allowed"
+
+
+def mc_host(url: str, access_key: str, secret_key: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{access_key}:{secret_key}@{parts.netloc}"
+
+
+def error_text(obj: dict) -> str:
+    """The message of an mc error object, with its cause when there is one."""
+    error = obj.get("error") or {}
+    message = error.get("message", "") if isinstance(error, dict) else str(error)
+    cause = error.get("cause", {}) if isinstance(error, dict) else {}
+    cause_message = cause.get("message", "") if isinstance(cause, dict) else ""
+    return f"{message} ({cause_message})" if cause_message and cause_message != message else message
+
+
+class McEngine(Engine):
+    name = "mc"
+
+    def __init__(self, config, scrub):
+        super().__init__(config, scrub)
+        config_dir = os.path.join(self.workdir, "mc")
+        os.makedirs(os.path.join(config_dir, "certs", "CAs"), mode=0o700)
+        if config.ca_file:
+            shutil.copy(config.ca_file, os.path.join(config_dir, "certs", "CAs", "backup-ca.crt"))
+        self.env = proc.child_env(self.workdir, {
+            "MC_CONFIG_DIR": config_dir,
+            "MC_HOST_" + SOURCE: mc_host(config.source.url, config.source.access_key, config.source.secret_key),
+            "MC_HOST_" + BACKUP: mc_host(config.target.url, config.target.access_key, config.target.secret_key),
+        })
+
+    def binary(self) -> str:
+        return self.config.mc_path
+
+    def _run(self, args: list[str], timeout: float | None = 600) -> proc.Finished:
+        return proc.run([self.binary(), "--no-color", *args], self.env, timeout)
+
+    def require_binary(self) -> str:
+        try:
+            done = proc.run([self.binary(), "--version"], self.env, 30)
+        except OSError:
+            raise ConfigError(f"mc binary {self.binary()} is missing or not executable") from None
+        first = done.stdout.splitlines()[0] if done.stdout else ""
+        if done.returncode != 0 or not first.startswith("mc version RELEASE."):
+            raise ConfigError(f"{self.binary()} is not the MinIO client ('--version' printed {first[:80]!r}; "
+                              "Debian's 'mc' package is Midnight Commander)")
+        return first
+
+    @staticmethod
+    def target(loc: Location, key: str = "") -> str:
+        return f"{loc.side}/{loc.join(key)}"
+
+    def _errors(self, stdout: str) -> list[str]:
+        return [self.scrub(error_text(o)) for o in iter_json_objects(stdout) if o.get("status") == "error"]
+
+    def list(self, loc: Location) -> dict[str, Obj]:
+        path = self.target(loc) + ("/" if loc.path else "")
+        done = self._run(["ls", "--recursive", "--json", path])
+        errors = self._errors(done.stdout)
+        if errors or done.returncode != 0:
+            reason = errors[0] if errors else last_line(done.stderr, self.scrub)
+            if "does not exist" in reason.lower() or "NoSuchBucket" in reason:
+                raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
+            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {reason}")
+        result = {}
+        for item in iter_json_objects(done.stdout):
+            if item.get("status") != "success" or item.get("type") != "file":
+                continue
+            etag = (item.get("etag") or "").strip('"')
+            md5 = etag if len(etag) == 32 and "-" not in etag else None  # multipart ETags are not MD5s
+            key = item["key"]
+            result[key] = Obj(key, int(item.get("size", 0)), parse_time(item.get("lastModified")), md5)
+        return result
+
+    def bucket_exists(self, side: str, bucket: str) -> bool:
+        done = self._run(["stat", "--json", f"{side}/{bucket}"])
+        errors = self._errors(done.stdout)
+        if not errors and done.returncode == 0:
+            return True
+        reason = errors[0] if errors else last_line(done.stderr, self.scrub)
+        if "does not exist" in reason.lower() or "NoSuchBucket" in reason:
+            return False
+        raise EngineError(f"checking bucket {side}/{bucket} failed: {reason}")
+
+    def versioning(self, bucket: str) -> str:
+        done = self._run(["version", "info", "--json", f"{BACKUP}/{bucket}"])
+        for obj in iter_json_objects(done.stdout):
+            if obj.get("status") == "error":
+                raise EngineError(f"reading versioning of backup/{bucket} failed: {self.scrub(error_text(obj))}")
+            if "versioning" in obj:
+                return (obj.get("versioning") or {}).get("status", "")
+        raise EngineError(f"reading versioning of backup/{bucket} failed: "
+                          f"{last_line(done.stderr, self.scrub) or 'no answer from mc'}")
+
+    def make_bucket(self, side: str, bucket: str) -> None:
+        done = self._run(["mb", "--ignore-existing", "--json", f"{side}/{bucket}"])
+        errors = self._errors(done.stdout)
+        if errors or done.returncode != 0:
+            raise EngineError(f"creating bucket {side}/{bucket} failed: "
+                              f"{errors[0] if errors else last_line(done.stderr, self.scrub)}")
+
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
+             timeout: float) -> CopyResult:
+        args = ["mirror", "--json"]
+        if overwrite:
+            args.append("--overwrite")
+        if remove:
+            args.append("--remove")
+        if self.config.bandwidth:
+            args += ["--limit-upload", self.config.bandwidth]
+        done = self._run([*args, self.target(src), self.target(dst)], timeout)
+        result = CopyResult(timed_out=done.timed_out)
+        source_prefix = self.target(src) + "/"
+        for obj in iter_json_objects(done.stdout):
+            status = obj.get("status")
+            if status == "error":
+                text = error_text(obj)
+                if not overwrite and OVERWRITE_NOT_ALLOWED in text:
+                    continue  # a restore without overwrite: present at the destination, left alone
+                result.errors.append(self.scrub(text)[:500])
+            elif status == "success" and obj.get("source"):
+                source = obj["source"]
+                result.keys.append(source[len(source_prefix):] if source.startswith(source_prefix) else source)
+            elif status == "success" and obj.get("target") and "total" not in obj:
+                result.deleted += 1
+        if done.timed_out:
+            result.errors.append(f"mc stopped after the timeout of {timeout:.0f}s")
+        elif done.returncode != 0 and not result.errors:
+            result.errors.append(f"mc exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
+        return result
+
+    def open(self, loc: Location, key: str):
+        return proc.stream([self.binary(), "--no-color", "cat", self.target(loc, key)], self.env)

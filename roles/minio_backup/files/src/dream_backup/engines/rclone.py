@@ -1,0 +1,125 @@
+"""The rclone engine (maintained; Debian's package). Remotes come from RCLONE_CONFIG_<NAME>_* variables
+with an empty config file, so credentials live only in the child's environment."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from dream_backup.engines import proc
+from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Engine, Location, Obj, last_line, parse_time
+from dream_backup.errors import ConfigError, EngineError
+
+# Retries bounded so that an unreachable server fails the bucket in minutes, not hours.
+NETWORK_FLAGS = ["--retries", "2", "--low-level-retries", "3", "--contimeout", "15s", "--timeout", "5m"]
+
+
+class RcloneEngine(Engine):
+    name = "rclone"
+
+    def __init__(self, config, scrub):
+        super().__init__(config, scrub)
+        conf = os.path.join(self.workdir, "rclone.conf")
+        with open(conf, "w", encoding="utf-8"):
+            pass
+        extra = {"RCLONE_CONFIG": conf}
+        for remote, endpoint in ((SOURCE, config.source), (BACKUP, config.target)):
+            prefix = f"RCLONE_CONFIG_{remote.upper()}_"
+            extra.update({
+                prefix + "TYPE": "s3", prefix + "PROVIDER": "Minio", prefix + "ENV_AUTH": "false",
+                prefix + "ACCESS_KEY_ID": endpoint.access_key,
+                prefix + "SECRET_ACCESS_KEY": endpoint.secret_key,
+                prefix + "REGION": "us-east-1", prefix + "ENDPOINT": endpoint.url,
+                # The program never creates the target bucket; restores create theirs explicitly.
+                prefix + "NO_CHECK_BUCKET": "true",
+            })
+        self.env = proc.child_env(self.workdir, extra)
+        self.common = ["--ca-cert", config.ca_file] if config.ca_file else []
+
+    def binary(self) -> str:
+        return self.config.rclone_path
+
+    def _run(self, args: list[str], timeout: float | None = 600) -> proc.Finished:
+        return proc.run([self.binary(), *args, *self.common], self.env, timeout)
+
+    def require_binary(self) -> str:
+        try:
+            done = proc.run([self.binary(), "version"], self.env, 30)
+        except OSError:
+            raise ConfigError(f"rclone binary {self.binary()} is missing or not executable") from None
+        first = done.stdout.splitlines()[0] if done.stdout else ""
+        if done.returncode != 0 or not first.startswith("rclone v"):
+            raise ConfigError(f"{self.binary()} is not rclone ('version' printed {first[:80]!r})")
+        return first
+
+    @staticmethod
+    def remote(loc: Location, key: str = "") -> str:
+        return f"{loc.side}:{loc.join(key)}"
+
+    def list(self, loc: Location) -> dict[str, Obj]:
+        # --no-mimetype with --use-server-modtime keeps this at one request per 1,000 keys.
+        done = self._run(["lsjson", "-R", "--files-only", "--no-mimetype", "--use-server-modtime",
+                          "--hash", "--hash-type", "MD5", *NETWORK_FLAGS, self.remote(loc)])
+        if done.returncode == 3 and "directory not found" in done.stderr:
+            raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
+        if done.returncode != 0:
+            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {last_line(done.stderr, self.scrub)}")
+        result = {}
+        for item in json.loads(done.stdout or "[]"):
+            md5 = (item.get("Hashes") or {}).get("md5") or None
+            result[item["Path"]] = Obj(item["Path"], int(item["Size"]), parse_time(item.get("ModTime")), md5)
+        return result
+
+    def bucket_exists(self, side: str, bucket: str) -> bool:
+        done = self._run(["lsf", "--max-depth", "1", "--dirs-only", *NETWORK_FLAGS, f"{side}:{bucket}"])
+        if done.returncode == 3:
+            return False
+        if done.returncode != 0:
+            raise EngineError(f"checking bucket {side}/{bucket} failed: {last_line(done.stderr, self.scrub)}")
+        return True
+
+    def versioning(self, bucket: str) -> str:
+        done = self._run(["backend", "versioning", *NETWORK_FLAGS, f"{BACKUP}:{bucket}"])
+        if done.returncode != 0:
+            raise EngineError(f"reading versioning of backup/{bucket} failed: "
+                              f"{last_line(done.stderr, self.scrub)}")
+        state = done.stdout.strip()
+        return "" if state == "Unversioned" else state
+
+    def make_bucket(self, side: str, bucket: str) -> None:
+        done = self._run(["mkdir", *NETWORK_FLAGS, f"{side}:{bucket}"])
+        if done.returncode != 0:
+            raise EngineError(f"creating bucket {side}/{bucket} failed: {last_line(done.stderr, self.scrub)}")
+
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
+             timeout: float) -> CopyResult:
+        args = ["sync" if remove else "copy", self.remote(src), self.remote(dst),
+                "--metadata", "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
+        # --checksum compares size + MD5 from the listings: a no-change run reads no object.
+        args += ["--checksum"] if overwrite else ["--ignore-existing"]
+        if self.config.bandwidth:
+            args += ["--bwlimit", self.config.bandwidth]
+        done = self._run(args, timeout)
+        result = CopyResult(timed_out=done.timed_out)
+        for line in done.stderr.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            msg = entry.get("msg", "")
+            if entry.get("level") == "error":
+                where = f"{entry['object']}: " if entry.get("object") else ""
+                result.errors.append(self.scrub(where + msg)[:500])
+            elif msg.startswith("Copied") and entry.get("object"):
+                result.keys.append(entry["object"])
+            elif msg.startswith("Deleted") and entry.get("object"):
+                result.deleted += 1
+        if done.timed_out:
+            result.errors.append(f"rclone stopped after the timeout of {timeout:.0f}s")
+        elif done.returncode != 0 and not result.errors:
+            result.errors.append(f"rclone exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
+        return result
+
+    def open(self, loc: Location, key: str):
+        return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, self.remote(loc, key)],
+                           self.env)

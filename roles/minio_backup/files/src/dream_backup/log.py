@@ -1,0 +1,71 @@
+"""The structured log: one JSON object per line (ts, level, message, and bucket/reason/event/results
+where they apply). Messages operators grep for are constants here, verbatim from the runbook."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+
+from dream_backup.errors import ConfigError
+
+STARTING_MIRROR = "Starting mirror"
+COMPLETED_MIRROR = "Completed mirror"
+MIRROR_FAILED = "Mirror failed"
+BACKUP_FAILED = "Backup failed"
+BACKUP_COMPLETED = "Backup completed"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Scrubber:
+    """Replaces every occurrence of a secret with ******** (defence in depth: no code path should
+    ever put a secret into a message, but an engine's error text might echo one)."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()):
+        self.secrets = tuple(s for s in secrets if len(s) >= 4)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+class RunLog:
+    """Appends JSON lines to the log file and echoes a short text line to stderr (the cron log)."""
+
+    def __init__(self, path: str, scrub: Scrubber, echo: bool = True):
+        self.path = path
+        self.scrub = scrub
+        self.echo = echo
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        except OSError as exc:
+            raise ConfigError(f"log file {path} is not writable: {exc.strerror}") from None
+        self.handle = os.fdopen(fd, "a", encoding="utf-8")
+
+    def write(self, level: str, message: str, **fields) -> dict:
+        record = {"ts": utc_now(), "level": level, "message": message}
+        record.update({k: v for k, v in fields.items() if v is not None})
+        line = self.scrub(json.dumps(record, ensure_ascii=False, default=str))
+        self.handle.write(line + "\n")
+        self.handle.flush()
+        if self.echo:
+            extras = " ".join(f"{k}={record[k]}" for k in ("bucket", "reason") if k in record)
+            print(self.scrub(f"{record['ts']} {level} {message} {extras}".rstrip()), file=sys.stderr)
+        return record
+
+    def info(self, message: str, **fields) -> dict:
+        return self.write("INFO", message, **fields)
+
+    def warning(self, message: str, **fields) -> dict:
+        return self.write("WARNING", message, **fields)
+
+    def error(self, message: str, **fields) -> dict:
+        return self.write("ERROR", message, **fields)
+
+    def close(self) -> None:
+        self.handle.close()

@@ -1,0 +1,66 @@
+"""Prometheus textfile metrics (BACKUP_METRICS_FILE), written to a temp file and renamed, so the
+node exporter never reads half a file. Values of earlier runs for other buckets are kept."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+from dream_backup.errors import ConfigError
+
+HELP = {
+    "dream_backup_last_run_timestamp_seconds": "Time the last backup run ended.",
+    "dream_backup_last_success_timestamp_seconds": "Time of the last successful mirror of a bucket.",
+    "dream_backup_bucket_success": "1 if the last mirror of the bucket succeeded and was verified, else 0.",
+    "dream_backup_objects": "Objects copied by the last mirror of the bucket.",
+    "dream_backup_bytes": "Bytes copied by the last mirror of the bucket.",
+    "dream_backup_duration_seconds": "Duration of the last mirror of the bucket.",
+    "dream_backup_exit_code": "Exit code of the last backup run.",
+    "dream_backup_drill_last_success_timestamp_seconds": "Time of the last passing restore drill of a bucket.",
+}
+_LINE = re.compile(r"^([a-z_]+)(\{[^}]*\})? (\S+)$")
+
+
+def check_writable(path: str) -> None:
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise ConfigError(f"metrics directory {directory} does not exist or is not writable")
+
+
+def _read(path: str) -> dict[tuple[str, str], str]:
+    values = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                match = _LINE.match(line.strip())
+                if match:
+                    values[(match.group(1), match.group(2) or "")] = match.group(3)
+    except FileNotFoundError:
+        pass
+    return values
+
+
+def update(path: str, samples: dict[tuple[str, str], float]) -> None:
+    """Merge ``samples`` ((name, bucket or '') -> value) into the file."""
+    values = _read(path)
+    for (name, bucket), value in samples.items():
+        labels = f'{{bucket="{bucket}"}}' if bucket else ""
+        values[(name, labels)] = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    lines = []
+    for name, text in HELP.items():
+        series = sorted((labels, v) for (n, labels), v in values.items() if n == name)
+        if series:
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+            lines += [f"{name}{labels} {v}" for labels, v in series]
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".dream-backup-metrics.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

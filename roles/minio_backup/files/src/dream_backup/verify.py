@@ -1,0 +1,44 @@
+"""What a mirror must copy, and whether the target now holds every source object (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from dream_backup.engines.base import Obj
+
+
+def differs(src: Obj, dst: Obj | None) -> str | None:
+    """Why ``dst`` is not a copy of ``src`` (None: it is, as far as the listings can tell)."""
+    if dst is None:
+        return "missing"
+    if src.size != dst.size:
+        return f"size {dst.size} != {src.size}"
+    if src.md5 and dst.md5 and src.md5 != dst.md5:
+        return "MD5 differs"
+    return None
+
+
+def needs_copy(src: Obj, dst: Obj | None) -> bool:
+    """A plan entry: differs, or (no hash on one side) the source was modified after the copy was made."""
+    if differs(src, dst):
+        return True
+    no_hashes = not (src.md5 and dst.md5)
+    return bool(no_hashes and src.mtime and dst.mtime and src.mtime > dst.mtime)
+
+
+def plan(source: dict[str, Obj], target: dict[str, Obj]) -> list[str]:
+    return sorted(key for key, obj in source.items() if needs_copy(obj, target.get(key)))
+
+
+def mismatches(source: dict[str, Obj], target: dict[str, Obj]) -> dict[str, str]:
+    """Source keys that are not present at the target with the same size (and MD5 where both know it)."""
+    found = {}
+    for key, obj in source.items():
+        reason = differs(obj, target.get(key))
+        if reason:
+            found[key] = reason
+    return found
+
+
+def changed_since(before: Obj, now: Obj | None) -> bool:
+    """Whether a source object changed (or vanished) after it was first listed."""
+    return (now is None or now.size != before.size or now.mtime != before.mtime
+            or bool(before.md5 and now.md5 and before.md5 != now.md5))

@@ -1,0 +1,342 @@
+"""TEST DOUBLE of the MinIO client `mc` — not the MinIO client.
+
+The real mc (archived upstream) cannot be downloaded here, so tests drive the mc engine with this
+double. It follows ../shared/MC.md: global flags anywhere, credentials from MC_HOST_<alias>
+(scheme://ACCESS:SECRET[:TOKEN]@host, raw, the last '@' splits the host), config.json written into
+MC_CONFIG_DIR / --config-dir / ~/.mc (fatal when not writable), JSON lines per object printed before
+the upload, multi-line error objects on stdout, the final summary line always printed, exit code 1 on
+copy errors, "Overwrite not allowed" errors with exit 0, and — switchable — the silent skips of real mc
+(AccessDenied on PUT is ignored: the success line is printed, nothing is uploaded, exit 0).
+
+Switches for tests live in `mc-double.json` beside the executable that runs this module:
+  {"silent_skip": ["glob", ...], "hang": true, "argv_log": "/path/file"}
+
+It uses the minio SDK (it only runs where the tests run).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+RELEASE = "RELEASE.2025-08-13T08-35-41Z"
+GLOBAL_FLAGS = {"--json", "--no-color", "--quiet", "--insecure", "--debug"}
+GLOBAL_WITH_VALUE = {"--config-dir", "--limit-upload", "--limit-download"}
+ALIAS_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class Fatal(Exception):
+    pass
+
+
+def switches() -> dict:
+    path = Path(sys.argv[0]).resolve().parent / "mc-double.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def emit_error(message: str, cause: str = "", fatal: bool = False) -> None:
+    """Errors are indented over several lines even when stdout is not a terminal (MC.md)."""
+    body = {"status": "error", "error": {"message": message,
+                                         "cause": {"message": cause or message, "error": {}},
+                                         "type": "fatal" if fatal else "error"}}
+    sys.stdout.write(json.dumps(body, indent=1) + "\n")
+    sys.stdout.flush()
+
+
+def split_args(argv: list[str]) -> tuple[dict, list[str]]:
+    flags: dict = {}
+    rest: list[str] = []
+    it = iter(argv)
+    for token in it:
+        name, eq, value = token.partition("=")
+        if token in GLOBAL_FLAGS:
+            flags[token] = True
+        elif name in GLOBAL_WITH_VALUE:
+            flags[name] = value if eq else next(it, "")
+        else:
+            rest.append(token)
+    return flags, rest
+
+
+def write_config(flags: dict) -> None:
+    directory = Path(flags.get("--config-dir") or os.environ.get("MC_CONFIG_DIR")
+                     or Path(os.environ.get("HOME", "/root")) / ".mc")
+    try:
+        (directory / "certs" / "CAs").mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps({"version": "10", "aliases": {}}))
+    except OSError as exc:
+        raise Fatal(f"Unable to save new mc config. {exc.strerror}.") from None
+
+
+def client_for(alias: str) -> Minio:
+    if not alias or alias[0] not in ALIAS_CHARS - set("0123456789-_") or set(alias) - ALIAS_CHARS:
+        raise Fatal(f"Invalid alias `{alias}`.")
+    value = os.environ.get(f"MC_HOST_{alias}")
+    if not value:
+        raise Fatal(f"Unable to find alias `{alias}` (no MC_HOST_{alias} and no config entry).")
+    parts = urlsplit(value)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    access, _, secret_token = userinfo.partition(":")
+    secret, _, token = secret_token.partition(":")
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), retries=urllib3.Retry(total=1))
+    return Minio(host, access_key=access, secret_key=secret, session_token=token or None,
+                 secure=parts.scheme == "https", region="us-east-1", http_client=http)
+
+
+def split_path(path: str) -> tuple[str, str, str]:
+    alias, _, rest = path.partition("/")
+    bucket, _, key = rest.partition("/")
+    return alias, bucket, key
+
+
+def local_time(stamp: datetime | None) -> str:
+    return (stamp or datetime.now().astimezone()).astimezone().isoformat()
+
+
+def list_prefix(client: Minio, bucket: str, prefix: str) -> dict[str, object]:
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return {o.object_name[len(prefix):]: o for o in client.list_objects(bucket, prefix=prefix or None,
+                                                                            recursive=True)
+            if not o.is_dir}
+
+
+def cmd_ls(flags: dict, args: list[str]) -> int:
+    paths = [a for a in args if not a.startswith("-")]
+    alias, bucket, key = split_path(paths[0])
+    client = client_for(alias)
+    if not client.bucket_exists(bucket):
+        emit_error(f"Unable to list folder. Bucket `{bucket}` does not exist.", "The specified bucket does not exist")
+        return 1
+    for rel, obj in sorted(list_prefix(client, bucket, key).items()):
+        emit({"status": "success", "type": "file", "lastModified": local_time(obj.last_modified),
+              "size": obj.size, "key": rel, "etag": (obj.etag or "").strip('"'),
+              "url": f"{alias}/{bucket}/", "versionId": obj.version_id or "", "storageClass": "STANDARD"})
+    return 0
+
+
+def cmd_cat(flags: dict, args: list[str]) -> int:
+    alias, bucket, key = split_path(args[0])
+    try:
+        response = client_for(alias).get_object(bucket, key)
+    except S3Error as exc:
+        sys.stderr.write(f"mc: <ERROR> Unable to read from `{args[0]}`. {exc.message}\n")
+        return 1
+    try:
+        for block in response.stream(1024 * 1024):
+            sys.stdout.buffer.write(block)
+    finally:
+        response.close()
+        response.release_conn()
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_stat(flags: dict, args: list[str]) -> int:
+    paths = [a for a in args if not a.startswith("-")]
+    alias, bucket, key = split_path(paths[0])
+    client = client_for(alias)
+    if not client.bucket_exists(bucket):
+        emit_error(f"Unable to stat `{paths[0]}`. Bucket `{bucket}` does not exist.")
+        return 1
+    if not key:
+        emit({"status": "success", "name": bucket, "type": "folder", "lastModified": local_time(None),
+              "size": 0, "metadata": {}})
+        return 0
+    try:
+        st = client.stat_object(bucket, key)
+    except S3Error:
+        emit_error(f"Unable to stat `{paths[0]}`. Object does not exist.")
+        return 1
+    emit({"status": "success", "name": key, "lastModified": local_time(st.last_modified), "size": st.size,
+          "etag": (st.etag or "").strip('"'), "type": "file", "metadata": dict(st.metadata or {}),
+          "versionID": st.version_id or "", "checksum": {}})
+    return 0
+
+
+def cmd_mb(flags: dict, args: list[str]) -> int:
+    ignore = "--ignore-existing" in args or "-p" in args
+    paths = [a for a in args if not a.startswith("-")]
+    alias, bucket, _ = split_path(paths[0])
+    client = client_for(alias)
+    if client.bucket_exists(bucket):
+        if not ignore:
+            emit_error(f"Unable to make bucket `{paths[0]}`. Your previous request to create the named bucket "
+                       "succeeded and you already own it.")
+            return 1
+    else:
+        client.make_bucket(bucket)
+    emit({"status": "success", "bucket": paths[0], "region": "us-east-1"})
+    return 0
+
+
+def cmd_version(flags: dict, args: list[str]) -> int:
+    if not args or args[0] != "info":
+        sys.stderr.write("mc: <ERROR> the test double implements only `mc version info`\n")
+        return 1
+    paths = [a for a in args[1:] if not a.startswith("-")]
+    alias, bucket, _ = split_path(paths[0])
+    client = client_for(alias)
+    if not client.bucket_exists(bucket):
+        emit_error(f"Unable to get versioning info for `{paths[0]}`. Bucket `{bucket}` does not exist.")
+        return 1
+    status = client.get_bucket_versioning(bucket).status or ""
+    status = "" if status == "Off" else status
+    if flags.get("--json"):
+        emit({"Op": "info", "status": "success", "url": paths[0],
+              "versioning": {"status": status, "MFADelete": ""}})
+    elif status:
+        print(f"{paths[0]} versioning status is {status.lower()}")
+    else:
+        print(f"{paths[0]} is un-versioned")
+    return 0
+
+
+def copy_object(src: Minio, sbucket: str, skey: str, dst: Minio, dbucket: str, dkey: str) -> None:
+    """Stream one object across servers keeping Content-Type and user metadata (as mc does)."""
+    st = src.stat_object(sbucket, skey)
+    metadata = {k: v for k, v in (st.metadata or {}).items() if k.lower().startswith("x-amz-meta-")}
+    response = src.get_object(sbucket, skey)
+    try:
+        dst.put_object(dbucket, dkey, response, st.size, content_type=st.content_type or
+                       "application/octet-stream", metadata=metadata, part_size=16 * 1024 * 1024)
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def cmd_mirror(flags: dict, args: list[str]) -> int:
+    options = {a for a in args if a.startswith("--")}
+    paths = [a for a in args if not a.startswith("-")]
+    overwrite, remove, dry = "--overwrite" in options, "--remove" in options, "--dry-run" in options
+    config = switches()
+    if config.get("hang"):
+        time.sleep(3600)
+    started = time.monotonic()
+    salias, sbucket, sprefix = split_path(paths[0].rstrip("/"))
+    dalias, dbucket, dprefix = split_path(paths[1].rstrip("/"))
+    src, dst = client_for(salias), client_for(dalias)
+    try:
+        if not src.bucket_exists(sbucket):
+            emit_error(f"Unable to list `{paths[0]}`. Bucket `{sbucket}` does not exist.", fatal=True)
+            raise Fatal("")
+        source = list_prefix(src, sbucket, sprefix)
+        if not dst.bucket_exists(dbucket):
+            emit_error(f"Unable to mirror to `{paths[1]}`. Bucket `{dbucket}` does not exist.", fatal=True)
+            raise Fatal("")
+        target = list_prefix(dst, dbucket, dprefix)
+    except Fatal:
+        emit({"status": "success", "total": 0, "transferred": 0, "duration": 0, "speed": 0})
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a server that does not answer
+        emit_error("Failed to perform mirror operation.", str(exc), fatal=True)
+        emit({"status": "success", "total": 0, "transferred": 0, "duration": 0, "speed": 0})
+        return 1
+
+    def join(prefix: str, rel: str) -> str:
+        return f"{prefix}/{rel}" if prefix else rel
+
+    errors, count, total, transferred = 0, 0, 0, 0
+    for rel, obj in sorted(source.items()):
+        have = target.get(rel)
+        dkey = join(dprefix, rel)
+        if have is not None:
+            newer = obj.last_modified and have.last_modified and obj.last_modified > have.last_modified
+            if have.size == obj.size and not newer:
+                continue  # same size, not newer: mc never compares ETags (MC.md)
+            if not overwrite:
+                emit_error(f"Failed to copy `{salias}/{sbucket}/{join(sprefix, rel)}`.",
+                           f"Overwrite not allowed for `{dalias}/{dbucket}/{dkey}`. Use `--overwrite` to override "
+                           "this behavior.")
+                continue
+        count += 1
+        total += obj.size
+        if dry:
+            continue
+        emit({"status": "success", "source": f"{salias}/{sbucket}/{join(sprefix, rel)}",
+              "target": f"{dalias}/{dbucket}/{dkey}", "size": obj.size, "totalCount": count,
+              "totalSize": total, "eventTime": "", "eventType": ""})
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in config.get("silent_skip", [])):
+            continue  # real mc ignores AccessDenied on PUT since 2023-12: nothing uploaded, nothing said
+        try:
+            copy_object(src, sbucket, join(sprefix, rel), dst, dbucket, dkey)
+            transferred += obj.size
+        except Exception as exc:  # noqa: BLE001
+            errors += 1
+            emit_error(f"Failed to copy `{salias}/{sbucket}/{join(sprefix, rel)}`.", str(exc))
+    if remove and not dry:
+        for rel in sorted(set(target) - set(source)):
+            dkey = join(dprefix, rel)
+            try:
+                dst.remove_object(dbucket, dkey)
+                emit({"status": "success", "source": "", "target": f"{dalias}/{dbucket}/{dkey}", "size": 0,
+                      "totalCount": count, "totalSize": total, "eventTime": "", "eventType": ""})
+            except Exception as exc:  # noqa: BLE001
+                errors += 1
+                emit_error(f"Failed to remove `{dalias}/{dbucket}/{dkey}`.", str(exc))
+    duration = time.monotonic() - started
+    emit({"status": "success", "total": total, "transferred": transferred, "duration": int(duration * 1e9),
+          "speed": transferred / duration if duration else 0})
+    return 1 if errors else 0
+
+
+COMMANDS = {"ls": cmd_ls, "cat": cmd_cat, "stat": cmd_stat, "mb": cmd_mb, "version": cmd_version,
+            "mirror": cmd_mirror}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    log = switches().get("argv_log")
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(["mc", *argv]) + "\n")
+    if "--version" in argv:
+        print(f"mc version {RELEASE} (commit-id=mc-test-double)")
+        print("Runtime: python (TEST DOUBLE of the MinIO client, tests/support/mc_double.py)")
+        return 0
+    flags, rest = split_args(argv)
+    if not rest or rest[0] not in COMMANDS:
+        sys.stderr.write(f"mc: <ERROR> '{rest[0] if rest else ''}' is not a command of the test double.\n")
+        return 1
+    try:
+        write_config(flags)
+        return COMMANDS[rest[0]](flags, rest[1:])
+    except Fatal as exc:
+        emit_error(str(exc), fatal=True)
+        return 1
+    except S3Error as exc:
+        emit_error(f"{exc.code}: {exc.message}", fatal=True)
+        return 1
+    except urllib3.exceptions.HTTPError as exc:
+        emit_error("Unable to reach the server.", str(exc), fatal=True)
+        return 1
+
+
+def install(directory: Path, repo: Path, python: str = sys.executable) -> Path:
+    """Write an executable `mc` into ``directory`` that runs this double (for MC_PATH in tests)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "mc"
+    path.write_text(f"#!{python}\n# TEST DOUBLE of the MinIO client (tests/support/mc_double.py)\n"
+                    f"import sys\nsys.path.insert(0, {str(repo)!r})\n"
+                    "from tests.support.mc_double import main\nsys.exit(main())\n")
+    path.chmod(0o755)
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
