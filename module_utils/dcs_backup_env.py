@@ -165,7 +165,8 @@ def render(variables, header):
     return "\n".join(lines) + "\n"
 
 
-_LINE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$')
+# A value is double-quoted (with backslash escapes) or bare without quotes or spaces.
+_LINE = re.compile(r"""^([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|([^"'\s]\S*)?)\s*$""")
 
 
 def parse(text):
@@ -179,7 +180,7 @@ def parse(text):
         if not match:
             continue
         quoted, bare = match.group(2), match.group(3)
-        result[match.group(1)] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+        result[match.group(1)] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else (bare or "")
     return result
 
 

@@ -26,12 +26,33 @@ PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
 RCLONE = "/usr/bin/rclone"
 
 
+# Runs the program inside this interpreter and reports the peak RSS of that process alone (the
+# engines it starts are children and are not counted): "flat memory" is about the program's own share.
+# VmHWM, not getrusage: ru_maxrss keeps the forking parent's size across fork + exec.
+RSS_WRAPPER = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+code = 0
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 1
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0].split()[1]
+sys.stderr.write("PEAK_RSS_KIB=" + hwm + "\\n")
+sys.exit(code)
+"""
+
+
 @dataclass
 class Run:
     code: int
     stdout: str
     stderr: str
     log: list[dict]
+
+    @property
+    def peak_rss_kib(self) -> int:
+        return int(self.stderr.rsplit("PEAK_RSS_KIB=", 1)[1].split()[0])
 
     def messages(self, bucket: str | None = None) -> list[str]:
         return [r["message"] for r in self.log if bucket is None or r.get("bucket") == bucket]
@@ -105,11 +126,12 @@ class Deployment:
     def secrets(self) -> tuple[str, str]:
         return self.primary.secret_key, self.offsite.secret_key
 
-    def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> Run:
+    def run(self, *args: str, env: dict | None = None, timeout: float = 300, measure_rss: bool = False) -> Run:
         before = self.log_path.stat().st_size if self.log_path.exists() else 0
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root)}
         full_env.update(env or {})
-        proc = subprocess.run([sys.executable, str(PROGRAM), "--env-file", str(self.env_file), *args],
+        wrapper = [sys.executable, "-c", RSS_WRAPPER] if measure_rss else [sys.executable]
+        proc = subprocess.run([*wrapper, str(PROGRAM), "--env-file", str(self.env_file), *args],
                               capture_output=True, text=True, timeout=timeout, env=full_env, check=False)
         log = []
         if self.log_path.exists():

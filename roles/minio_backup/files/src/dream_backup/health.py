@@ -13,7 +13,7 @@ def ping(url: str, kind: str, log, body: str = "") -> None:
         return
     target = url.rstrip("/") + {"start": "/start", "success": "", "fail": "/fail"}[kind]
     # BACKUP_HEALTHCHECK_URL is validated as an http(s) URL by the configuration.
-    request = urllib.request.Request(target,  # noqa: S310 data=body.encode()[:10000] if body else None,
+    request = urllib.request.Request(target, data=body.encode()[:10000] if body else None,  # noqa: S310
                                      method="POST" if body else "GET")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310

@@ -1,0 +1,47 @@
+"""Fixtures for running the backup program against the real S3 test world."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.support.program import Deployment
+from tests.support.s3world import S3World
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def deploy(s3_world: S3World, tmp_path):
+    """Factory: a configured VPS (unique buckets) on the session's servers."""
+    made = []
+
+    def make(engine: str = "rclone", **overrides) -> Deployment:
+        d = Deployment(s3_world.by_name("primary"), s3_world.by_name("offsite"),
+                       tmp_path / f"vps-{len(made)}", engine=engine, overrides=overrides)
+        made.append(d)
+        return d
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def fault_world(tmp_path_factory):
+    """Servers of their own for tests that stop and restart them."""
+    with S3World.start(tmp_path_factory.mktemp("faults"), names=["primary", "offsite"]) as world:
+        yield world
+
+
+@pytest.fixture
+def fault_deploy(fault_world: S3World, tmp_path):
+    def make(engine: str = "rclone", **overrides) -> Deployment:
+        offsite = fault_world.by_name("offsite")
+        if not offsite.alive():
+            offsite.restart()
+        return Deployment(fault_world.by_name("primary"), offsite, tmp_path / "vps", engine=engine,
+                          overrides=overrides)
+
+    return make
