@@ -17,7 +17,7 @@ def seed(d) -> dict[tuple[str, str], bytes]:
     objects = {
         (books, "book-1/config.json"): b'{"title": "One"}',
         (books, "book-1/images/cover page.png"): os.urandom(3000),
-        (books, "book-2/ünïcödé/chapter 1.txt"): "Kapitel eins\n".encode(),
+        (books, "book-2/ünïcödé/chapter 1.txt"): b"Kapitel eins\n",
         (books, "empty"): b"",
         (apps, "android/big.apk"): BIG,
         (apps, "deep/a/b/c/d/e.json"): b"{}",

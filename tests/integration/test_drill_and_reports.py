@@ -79,7 +79,7 @@ def test_key_deleted_at_source_is_counted_never_sampled(deploy):
 
 def test_bucket_with_source_objects_and_no_backup_fails(deploy):
     d = deploy()
-    books, _ = backed_up(d)
+    _books, _ = backed_up(d)
     apps = d.buckets[1]
     d.put(apps, "never-backed-up.apk", b"apk")
     run, doc = drill(d, "--bucket", apps)
@@ -131,7 +131,7 @@ def test_metrics_and_healthcheck_pings(deploy, tmp_path):
 
 def test_failed_ping_is_logged_and_changes_nothing(deploy):
     d = deploy(BACKUP_HEALTHCHECK_URL="http://127.0.0.1:9/unreachable")
-    books, _ = backed_up(d)
+    _books, _ = backed_up(d)
     run = d.run()
     assert run.code == 0
     assert "Healthcheck ping failed" in run.messages()
