@@ -63,6 +63,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--bucket", action="append", help="back up only this bucket (repeatable)")
         parser.add_argument("--dry-run", action="store_true",
                             help="compute the plan from listings and print it; copy nothing")
+        parser.add_argument("--json", action="store_true", help="print the per-bucket results as JSON")
     elif command == "drill":
         parser.add_argument("--bucket", action="append", help="drill only this bucket (repeatable)")
         parser.add_argument("--samples", type=int, default=5, help="objects sampled per bucket (default 5)")

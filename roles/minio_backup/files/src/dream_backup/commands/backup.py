@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -145,7 +146,11 @@ def backup(ctx, engine, buckets) -> int:
         log.info(BACKUP_COMPLETED, results=summary, host=socket.gethostname())
     write_metrics(ctx, results, code)
     health.ping(config.healthcheck_url, "fail" if reason else "success", log, body=reason or "")
-    print_summary(results, reason)
+    if ctx.args.json:
+        print(json.dumps({"verdict": "failed" if reason else "ok", "exit_code": code, "reason": reason,
+                          "results": summary}, indent=2))
+    else:
+        print_summary(results, reason)
     return code
 
 
