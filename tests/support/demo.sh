@@ -21,12 +21,14 @@ up() {
         podman start "$host" >/dev/null
     done
     .venv/bin/ansible-playbook playbooks/site.yml
+    .venv/bin/ansible-playbook playbooks/backup.yml
+    .venv/bin/ansible-playbook playbooks/restore-drill.yml -e minio_restore_drill_samples=3
     echo
-    echo "Demo fleet provisioned: ${hosts[*]} (podman exec -it dcs-demo-vps1 bash)."
     echo "S3 servers (state in $state/s3):"
     $py -m tests.support.s3world status --state "$DCS_S3_STATE"
-    echo "Logs on each host: /var/log/minio-backup.log, /var/log/minio-backup.cron.log,"
-    echo "/var/log/minio-restore-drill.log. Stop everything with: make demo-down"
+    $py -m tests.support.demo_summary "${hosts[@]}"
+    echo
+    echo "Stop everything with: make demo-down"
 }
 
 down() {
