@@ -47,6 +47,8 @@ pytest: venv system-deps
 	pytest
 
 molecule: venv image
+	@mkdir -p .cache/apt/vps1/archives/partial .cache/apt/vps1/lists/partial \
+	          .cache/apt/vps2/archives/partial .cache/apt/vps2/lists/partial
 	@for s in $(SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; \
 	  molecule test -s $$s || exit 1; \

@@ -33,7 +33,9 @@ debootstrap --variant=minbase \
     bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 # apt inside the containers must use the same mirror and the security suite, like a real VPS.
-cp /etc/apt/sources.list.d/debian.sources "$work/rootfs/etc/apt/sources.list.d/" 2>/dev/null || true
+if cp /etc/apt/sources.list.d/debian.sources "$work/rootfs/etc/apt/sources.list.d/" 2>/dev/null; then
+    rm -f "$work/rootfs/etc/apt/sources.list"
+fi
 rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
 tar -C "$work/rootfs" -c . | podman import --change 'CMD ["sleep", "infinity"]' - "$image" >/dev/null
 echo "image $image built"
