@@ -13,7 +13,7 @@ export CONTAINERS_CONF := $(CURDIR)/tests/support/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
-.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program
+.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet
 
 help:
 	@echo "make demo       start local S3 servers + fleet, provision it, back up, drill"
@@ -55,6 +55,15 @@ molecule: venv image
 	done
 
 test: lint pytest molecule
+
+# Performance runs (not part of make test): ratios against a baseline measured in the same run.
+bench: bench-backup bench-fleet
+
+bench-backup: venv system-deps
+	python -m benchmarks.backup_vs_rclone
+
+bench-fleet: venv image
+	python -m benchmarks.fleet_converge
 
 demo: venv image
 	@tests/support/demo.sh up

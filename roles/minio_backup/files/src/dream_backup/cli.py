@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dream_backup import VERSION
+from dream_backup import VERSION, envspec
 from dream_backup import config as configuration
 from dream_backup.engines import make_engine
 from dream_backup.errors import EXIT_CODES_HELP, EXIT_FAILURE, DreamBackupError, LockedError
@@ -17,8 +17,10 @@ COMMANDS = {
     "drill": "restore drill: sample objects on both sides and compare sha256",
     "check": "preflight: engine binary, endpoints, credentials, buckets, target versioning",
     "ls": "list objects on the source or in the backup through the configured engine",
+    "restore": "copy a bucket, a prefix or one book back from the backup (to production or a new bucket)",
 }
-FAILED_MESSAGE = {"backup": BACKUP_FAILED, "drill": "Drill failed", "check": "Check failed", "ls": "Listing failed"}
+FAILED_MESSAGE = {"backup": BACKUP_FAILED, "drill": "Drill failed", "check": "Check failed",
+                  "ls": "Listing failed", "restore": "Restore failed"}
 
 
 class Context:
@@ -73,11 +75,31 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--json", action="store_true", help="print one JSON document")
     elif command == "check":
         parser.add_argument("--json", action="store_true", help="print one JSON document")
+    elif command == "restore":
+        parser.add_argument("--bucket", required=True, type=bucket_name, help="bucket to restore")
+        parser.add_argument("--prefix", default="", help="only keys under this prefix (a folder, one book)")
+        parser.add_argument("--to-bucket", type=bucket_name,
+                            help="restore into this bucket (created when missing) instead of in place")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="replace objects that exist at the destination with different content")
+        parser.add_argument("--verify-content", action="store_true",
+                            help="also compare sha256 of every restored object with its backup copy")
+        parser.add_argument("--allow-trash-in-place", action="store_true",
+                            help="allow restoring 'trash' into itself (brings back purged objects)")
+        parser.add_argument("--dry-run", action="store_true", help="print what would be restored; copy nothing")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
     elif command == "ls":
         parser.add_argument("side", choices=["source", "backup"])
         parser.add_argument("path", nargs="?", help="BUCKET[/PREFIX]; without it, a count per bucket")
         parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def bucket_name(text: str) -> str:
+    reason = envspec.bucket_error(text)
+    if reason:
+        raise argparse.ArgumentTypeError(f"'{text}' {reason}")
+    return text
 
 
 def split_command(argv: list[str]) -> tuple[str, list[str]]:
@@ -88,9 +110,10 @@ def split_command(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def handler(command: str):
-    from dream_backup.commands import backup, check, drill, ls  # noqa: PLC0415 - keeps --help fast
+    from dream_backup.commands import backup, check, drill, ls, restore  # noqa: PLC0415 - keeps --help fast
 
-    return {"backup": backup.run, "drill": drill.run, "check": check.run, "ls": ls.run}[command]
+    return {"backup": backup.run, "drill": drill.run, "check": check.run, "ls": ls.run,
+            "restore": restore.run}[command]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,125 @@
+"""Backup program vs raw rclone, measured in the same run on two local SeaweedFS servers.
+
+Data set: 3 buckets x 2,000 small objects, plus 8, 24 and 64 MiB objects in the second bucket.
+  P1  no-change backup (verification on) / raw `rclone copy --checksum` of the same buckets, one after
+      another                                                                    goal <= 1.5
+  P2  full first backup / raw rclone full copy at the same transfer count        goal <= 1.05
+  P3  drill of a 1 GiB object: peak RSS of the program's own process (engines excluded, goal <= 50 MB)
+      and time / raw `rclone cat` of both copies to /dev/null                     goal <= 1.25
+
+    .venv/bin/python -m benchmarks.backup_vs_rclone [--small 2000] [--giant-mib 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.support.program import Deployment
+from tests.support.s3world import S3World
+
+RCLONE = "/usr/bin/rclone"
+
+
+def rclone_env(d: Deployment, conf: Path) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(d.root), "RCLONE_CONFIG": str(conf)}
+    for name, server in (("SRC", d.primary), ("DST", d.offsite)):
+        prefix = f"RCLONE_CONFIG_{name}_"
+        env.update({prefix + "TYPE": "s3", prefix + "PROVIDER": "Minio", prefix + "ENV_AUTH": "false",
+                    prefix + "ACCESS_KEY_ID": server.access_key, prefix + "SECRET_ACCESS_KEY": server.secret_key,
+                    prefix + "REGION": "us-east-1", prefix + "ENDPOINT": server.endpoint,
+                    prefix + "NO_CHECK_BUCKET": "true"})
+    return env
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def make_dataset(d: Deployment, env: dict[str, str], small: int, work: Path) -> None:
+    """Local files uploaded with rclone (fast), so the data set costs seconds, not minutes."""
+    for index, bucket in enumerate(d.buckets):
+        local = work / bucket
+        for i in range(small):
+            path = local / f"dir{i % 20:02d}" / f"object-{i:05d}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(os.urandom(512 + (i * 37) % 3000))
+        if index == 1:
+            for mib in (8, 24, 64):
+                (local / f"large-{mib}MiB.bin").write_bytes(os.urandom(mib * 1024 * 1024))
+        subprocess.run([RCLONE, "copy", str(local), f"SRC:{bucket}", "--transfers", "16"], env=env, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--small", type=int, default=2000, help="small objects per bucket")
+    parser.add_argument("--giant-mib", type=int, default=1024, help="size of the drilled object")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dcs-bench-") as tmp, \
+            S3World.start(Path(tmp) / "s3", names=["primary", "offsite"]) as world:
+        work = Path(tmp)
+        d = Deployment(world.by_name("primary"), world.by_name("offsite"), work / "vps", prefix="program")
+        conf = work / "rclone.conf"
+        conf.write_text("")
+        env = rclone_env(d, conf)
+        make_dataset(d, env, args.small, work / "data")
+
+        def raw_copy() -> float:  # rclone's defaults, like the program's engine (4 transfers)
+            return sum(timed([RCLONE, "copy", "--checksum", f"SRC:{b}", f"DST:{d.target_bucket}/raw/{b}"], env)
+                       for b in d.buckets)
+
+        raw_full = raw_copy()
+        started = time.monotonic()
+        assert d.run().code == 0
+        program_full = time.monotonic() - started
+        rows.append(("P2 full first backup / raw full copy", program_full, raw_full, 1.05))
+
+        raw_again = raw_copy()
+        started = time.monotonic()
+        again = d.run()
+        program_again = time.monotonic() - started
+        assert again.code == 0 and all(r["objects"] == 0 for r in again.log[-1]["results"].values())
+        rows.append(("P1 no-change backup / raw copy --checksum", program_again, raw_again, 1.5))
+
+        giant = work / "giant.bin"
+        with open(giant, "wb") as handle:
+            for _ in range(args.giant_mib):
+                handle.write(os.urandom(1024 * 1024))
+        bucket = f"giant-{d.token}"  # a bucket of its own, so the drill's one sample is the giant object
+        d.src.make_bucket(bucket)
+        subprocess.run([RCLONE, "copyto", str(giant), f"SRC:{bucket}/giant.bin"], env=env, check=True)
+        giant.unlink()
+        assert d.run("--bucket", bucket).code == 0
+        raw_cat = sum(timed([RCLONE, "cat", path], env) for path in
+                      (f"DST:{d.target_bucket}/program/{bucket}/giant.bin", f"SRC:{bucket}/giant.bin"))
+        started = time.monotonic()
+        drill = d.run("drill", "--bucket", bucket, "--samples", "1", "--max-size", str(2**40), "--seed", "giant",
+                      measure_rss=True)
+        program_drill = time.monotonic() - started
+        assert drill.code == 0, drill.stderr
+        rows.append(("P3 drill of the giant object / raw cat of both copies", program_drill, raw_cat, 1.25))
+        peak_mb = drill.peak_rss_kib / 1024
+
+    print(f"# dream-backup vs rclone — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
+          f"{os.cpu_count()} cores, {platform.python_version()}, rclone (Debian)")
+    print(f"{'measure':<56} {'program s':>10} {'raw s':>8} {'ratio':>6} {'goal':>6}")
+    for name, program, raw, goal in rows:
+        ratio = program / raw
+        print(f"{name:<56} {program:>10.2f} {raw:>8.2f} {ratio:>6.2f} {'<= ' + str(goal):>6}"
+              f"{'' if ratio <= goal else '  MISSED'}")
+    print(f"{'P3 peak RSS of the program process (MB, goal <= 50)':<56} {peak_mb:>10.1f}"
+          f"{'' if peak_mb <= 50 else '  MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

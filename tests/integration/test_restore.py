@@ -1,0 +1,147 @@
+"""`dream-backup restore`: whole bucket, prefix, one book; to a new bucket and in place; safe by default."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.integration.conftest import sha256
+from tests.support.program import PROGRAM
+
+
+def library(d) -> dict[str, bytes]:
+    """A backed-up books bucket with two books; returns the original bytes by key."""
+    books = d.buckets[0]
+    objects = {
+        "book-1/config.json": b'{"title": "One"}',
+        "book-1/images/cover.png": os.urandom(4000),
+        "book-1/audio/ch 1.wav": os.urandom(9000),
+        "book-2/config.json": b'{"title": "Two"}',
+        "book-2/video/intro.mp4": os.urandom(6 * 1024 * 1024),
+        "top-level.txt": b"top",
+    }
+    for key, body in objects.items():
+        d.put(books, key, body, content_type="application/json" if key.endswith(".json") else "image/png")
+    assert d.run().code == 0
+    return objects
+
+
+def wipe(d, bucket: str, prefix: str = "") -> None:
+    for obj in d.src.list_objects(bucket, prefix=prefix or None, recursive=True):
+        d.src.remove_object(bucket, obj.object_name)
+
+
+def restored(d, bucket: str, originals: dict[str, bytes], prefix: str = "") -> None:
+    for key, body in originals.items():
+        if key.startswith(prefix):
+            assert sha256(d.read(bucket, key)) == sha256(body), key
+
+
+def restore(d, *args):
+    run = d.run("restore", "--json", *args)
+    return run, (json.loads(run.stdout) if run.stdout.strip().startswith("{") else {})
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+@pytest.mark.parametrize("prefix", ["", "book-2/", "book-1/audio/"])
+def test_restore_to_a_new_bucket_and_in_place(deploy, engine, prefix):
+    d = deploy(engine)
+    originals = library(d)
+    books = d.buckets[0]
+    fresh = f"restored-{d.token}"
+    run, doc = restore(d, "--bucket", books, "--prefix", prefix, "--to-bucket", fresh, "--verify-content")
+    assert run.code == 0, run.stderr
+    expected = {k: v for k, v in originals.items() if k.startswith(prefix)}
+    assert doc["restored"] == len(expected) and doc["failed"] == 0
+    restored(d, fresh, expected)
+    assert {o.object_name for o in d.src.list_objects(fresh, recursive=True)} == set(expected)
+
+    wipe(d, books, prefix)
+    run, doc = restore(d, "--bucket", books, "--prefix", prefix)
+    assert run.code == 0 and doc["restored"] == len(expected)
+    restored(d, books, originals)
+    assert [r["message"] for r in run.log] == ["Starting restore", "Completed restore"]
+
+    again, doc = restore(d, "--bucket", books, "--prefix", prefix)
+    assert again.code == 0 and doc["restored"] == 0 and doc["skipped_present"] == len(expected)
+
+
+def test_present_object_is_left_alone_without_overwrite(deploy):
+    d = deploy()
+    originals = library(d)
+    books = d.buckets[0]
+    key = "book-1/config.json"
+    d.put(books, key, b'{"title": "XXX"}')  # same size, other content
+    d.src.remove_object(books, "book-1/images/cover.png")
+    run, doc = restore(d, "--bucket", books, "--prefix", "book-1/")
+    assert run.code == 0
+    assert doc["restored"] == 1 and doc["skipped_present"] == 2 and key in doc["skipped_different"]
+    assert d.read(books, key) == b'{"title": "XXX"}'
+    run, doc = restore(d, "--bucket", books, "--prefix", "book-1/", "--overwrite")
+    assert run.code == 0 and doc["restored"] == 1
+    assert d.read(books, key) == originals[key]
+
+
+def test_dry_run_changes_nothing(deploy):
+    d = deploy()
+    library(d)
+    books = d.buckets[0]
+    wipe(d, books, "book-2/")
+    run, doc = restore(d, "--bucket", books, "--dry-run")
+    assert run.code == 0 and doc["would_restore"] == 2 and "book-2/config.json" in doc["keys"]
+    assert not any(o.object_name.startswith("book-2/") for o in d.src.list_objects(books, recursive=True))
+
+
+def test_trash_in_place_is_refused_with_the_reason(deploy):
+    d = deploy()
+    run = d.run("restore", "--bucket", "trash")
+    assert run.code == 2
+    assert "purged on purpose" in run.stderr or "purged on purpose" in run.log[-1]["reason"]
+    elsewhere = d.run("restore", "--bucket", "trash", "--to-bucket", f"trash-review-{d.token}")
+    assert elsewhere.code != 2  # allowed (fails with 1 here only because this test has no trash backup)
+
+
+def test_target_down_mid_restore_then_second_run_completes(fault_deploy, fault_world):
+    d = fault_deploy()
+    books = d.buckets[0]
+    big = range(8)
+    for i in big:  # more objects than rclone transfers at once: some are read after the server stops
+        d.put(books, f"big-{i}.bin", os.urandom(8 * 1024 * 1024))
+    assert d.run().code == 0
+    d.write_env(BACKUP_BANDWIDTH="8M")
+    fresh = f"restored-{d.token}"
+    proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(d.env_file), "restore", "--bucket",
+                             books, "--to-bucket", fresh], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (d.log_path.exists() and "Starting restore" in d.log_path.read_text()):
+        time.sleep(0.1)
+    time.sleep(2)
+    fault_world.by_name("offsite").stop()
+    proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    failed = [json.loads(line) for line in d.log_path.read_text().splitlines()][-1]
+    assert failed["message"] == "Restore failed" and failed["bucket"] == books
+    fault_world.by_name("offsite").restart()
+    d.write_env(BACKUP_BANDWIDTH="")
+    run, doc = restore(d, "--bucket", books, "--to-bucket", fresh, "--verify-content")
+    assert run.code == 0 and doc["failed"] == 0
+    for i in big:
+        assert sha256(d.read(fresh, f"big-{i}.bin")) == sha256(d.read(books, f"big-{i}.bin"))
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_no_secret_in_restore_logs_output_or_argv(deploy, engine):
+    d = deploy(engine)
+    library(d)
+    runs = [d.run("restore", "--bucket", d.buckets[0], "--to-bucket", f"copy-{d.token}"),
+            d.run("restore", "--bucket", d.buckets[0], "--dry-run")]
+    assert all(r.code == 0 for r in runs)
+    for secret in d.secrets:
+        assert secret not in d.recorded_argv()
+        assert secret not in d.log_path.read_text()
+        assert all(secret not in r.stdout + r.stderr for r in runs)
