@@ -4,6 +4,9 @@ bucket under <target bucket>/<prefix>/<bucket>/<key> with the same sha256.
     python -m tests.support.compare_backup --state DIR --source primary1 --target offsite \
         --target-bucket dream-central-storage-backups --prefix dcs-vps1 --buckets books,apps,trash
 
+With --restored-into X (and optionally --key-prefix P) the direction is reversed: every backup
+object of --buckets (one bucket) under P must be in source bucket X with the same sha256.
+
 Prints one JSON document; exit 0 when every object matches, 1 otherwise.
 """
 
@@ -50,15 +53,40 @@ def compare(source: Minio, target: Minio, target_bucket: str, prefix: str, bucke
     return report
 
 
+def compare_restore(source: Minio, target: Minio, target_bucket: str, prefix: str, bucket: str,
+                    into: str, key_prefix: str) -> dict:
+    report = {"objects": 0, "matching": 0, "problems": []}
+    base = "/".join(p for p in (prefix, bucket) if p) + "/"
+    for obj in target.list_objects(target_bucket, prefix=base + key_prefix, recursive=True):
+        key = obj.object_name[len(base):]
+        report["objects"] += 1
+        try:
+            same = digest(target, target_bucket, obj.object_name) == digest(source, into, key)
+        except Exception as exc:  # noqa: BLE001 - a missing restored object is a finding
+            report["problems"].append(f"{into}/{key}: {exc}")
+            continue
+        if same:
+            report["matching"] += 1
+        else:
+            report["problems"].append(f"{into}/{key}: sha256 differs from the backup")
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for flag in ("--state", "--source", "--target", "--target-bucket", "--buckets"):
         parser.add_argument(flag, required=True)
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--restored-into", default="")
+    parser.add_argument("--key-prefix", default="")
     args = parser.parse_args(argv)
     world = S3World.load(Path(args.state))
-    report = compare(world.by_name(args.source).client(), world.by_name(args.target).client(),
-                     args.target_bucket, args.prefix, args.buckets.split(","))
+    source, target = world.by_name(args.source).client(), world.by_name(args.target).client()
+    if args.restored_into:
+        report = compare_restore(source, target, args.target_bucket, args.prefix, args.buckets,
+                                 args.restored_into, args.key_prefix)
+    else:
+        report = compare(source, target, args.target_bucket, args.prefix, args.buckets.split(","))
     print(json.dumps(report, indent=2))
     return 0 if report["objects"] and not report["problems"] else 1
 
