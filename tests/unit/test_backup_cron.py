@@ -100,3 +100,8 @@ def test_absent_removes_and_is_idempotent(run_module, tmp_path):
     assert run_module("backup_cron", args(tmp_path, state="absent"))["changed"] is True
     assert not (tmp_path / "dream-storage-backup").exists()
     assert run_module("backup_cron", args(tmp_path, state="absent"))["changed"] is False
+
+
+def test_missing_cron_dir_fails_clearly(run_module, tmp_path):
+    result = run_module("backup_cron", args(tmp_path / "nope"))
+    assert result["failed"] is True and "does not exist" in result["msg"]
