@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test world needs, only when one is missing: podman + runc (the
-# fleet), debootstrap (its base image), rclone (an engine, used by tests on the controller too).
+# fleet), debootstrap (its base image), rclone (an engine, used by tests on the controller too),
+# chromium (opens the inspect-book HTML page headless).
 set -euo pipefail
 
 missing=()
-for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone; do
+for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone chromium:chromium; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd##*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -18,9 +18,12 @@ COMMANDS = {
     "check": "preflight: engine binary, endpoints, credentials, buckets, target versioning",
     "ls": "list objects on the source or in the backup through the configured engine",
     "restore": "copy a bucket, a prefix or one book back from the backup (to production or a new bucket)",
+    "trash-report": "retention countdown of every object in trash, and whether its off-site copy exists",
+    "inspect-book": "folder tree, config.json and media of books/ID, optionally checked against the backup",
 }
 FAILED_MESSAGE = {"backup": BACKUP_FAILED, "drill": "Drill failed", "check": "Check failed",
-                  "ls": "Listing failed", "restore": "Restore failed"}
+                  "ls": "Listing failed", "restore": "Restore failed", "trash-report": "Trash report failed",
+                  "inspect-book": "Book inspection failed"}
 
 
 class Context:
@@ -88,6 +91,16 @@ def build_parser(command: str) -> argparse.ArgumentParser:
                             help="allow restoring 'trash' into itself (brings back purged objects)")
         parser.add_argument("--dry-run", action="store_true", help="print what would be restored; copy nothing")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
+    elif command == "trash-report":
+        parser.add_argument("--now", help="evaluate the countdown at this time (ISO 8601), default now")
+        parser.add_argument("--key", action="append", help="only answer for this key (repeatable)")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+    elif command == "inspect-book":
+        parser.add_argument("book", help="the book's folder name in the books bucket")
+        parser.add_argument("--compare-backup", action="store_true", help="check every object's off-site copy")
+        parser.add_argument("--verify-content", action="store_true", help="with --compare-backup: compare sha256")
+        parser.add_argument("--html", help="write a self-contained HTML page to this file")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
     elif command == "ls":
         parser.add_argument("side", choices=["source", "backup"])
         parser.add_argument("path", nargs="?", help="BUCKET[/PREFIX]; without it, a count per bucket")
@@ -110,10 +123,18 @@ def split_command(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def handler(command: str):
-    from dream_backup.commands import backup, check, drill, ls, restore  # noqa: PLC0415 - keeps --help fast
+    from dream_backup.commands import (  # noqa: PLC0415 - keeps --help fast
+        backup,
+        check,
+        drill,
+        inspect_book,
+        ls,
+        restore,
+        trash_report,
+    )
 
-    return {"backup": backup.run, "drill": drill.run, "check": check.run, "ls": ls.run,
-            "restore": restore.run}[command]
+    return {"backup": backup.run, "drill": drill.run, "check": check.run, "ls": ls.run, "restore": restore.run,
+            "trash-report": trash_report.run, "inspect-book": inspect_book.run}[command]
 
 
 def main(argv: list[str] | None = None) -> int:

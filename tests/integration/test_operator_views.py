@@ -1,0 +1,145 @@
+"""Operator views: the trash retention countdown and book content inspection (read-only)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.support.seed import book_objects
+
+RETENTION = 7
+
+
+@pytest.fixture
+def trash_world(deploy, s3_world):
+    client = s3_world.by_name("primary").client()
+    if client.bucket_exists("trash"):
+        for obj in client.list_objects("trash", recursive=True):
+            client.remove_object("trash", obj.object_name)
+    else:
+        client.make_bucket("trash")
+    d = deploy()
+    d.write_env(MINIO_BACKUP_BUCKETS="trash")
+    return d
+
+
+def report(d, *args):
+    run = d.run("trash-report", "--json", *args)
+    assert run.code == 0, run.stderr
+    return {o["key"]: o for o in json.loads(run.stdout)["objects"]}, json.loads(run.stdout)
+
+
+def test_countdown_in_the_admin_panels_words(trash_world):
+    d = trash_world
+    for key in ("old/a.txt", "old/b.txt"):
+        d.put("trash", key, b"older batch")
+    assert d.run().code == 0  # the older batch has an off-site copy
+    time.sleep(3)
+    for key in ("new/c.txt", "new/d.txt"):
+        d.put("trash", key, b"newer batch")
+    objects, _ = report(d)
+    older = max(json_time(objects[k]["last_modified"]) for k in ("old/a.txt", "old/b.txt"))
+    boundary = older + timedelta(days=RETENTION, seconds=1)  # between the batches
+    objects, doc = report(d, "--now", boundary.isoformat())
+    assert [o["key"] for o in doc["objects"]][:2] == ["old/a.txt", "old/b.txt"]  # sorted by eligibility
+    for key in ("old/a.txt", "old/b.txt"):
+        assert objects[key]["countdown"] == "Eligible now" and objects[key]["backed_up"] is True
+    for key in ("new/c.txt", "new/d.txt"):
+        assert objects[key]["countdown"] == "Eligible in 1 day" and objects[key]["backed_up"] is False
+    objects, _ = report(d, "--now", (boundary - timedelta(days=3)).isoformat())
+    assert objects["old/a.txt"]["countdown"] == "Eligible in 3 days"
+
+    asked = d.run("trash-report", "--now", boundary.isoformat(), "--key", "old/a.txt", "--key", "gone.txt")
+    assert asked.code == 0
+    assert "Eligible now" in asked.stdout and "yes" in asked.stdout and "does not exist" in asked.stdout
+
+
+def json_time(text):
+    return datetime.fromisoformat(text)
+
+
+def seed_book(d, book: str, config: bytes | None = b'{"title": "T"}') -> dict:
+    objects = book_objects(book, "Title", (10, 120, 200))
+    if config is None:
+        del objects[f"{book}/config.json"]
+    else:
+        objects[f"{book}/config.json"] = (config, "application/json")
+    if not d.src.bucket_exists("books"):
+        d.src.make_bucket("books")
+    for key, (body, content_type) in objects.items():
+        d.put("books", key, body, content_type=content_type)
+    return objects
+
+
+def inspect(d, book, *args):
+    run = d.run("inspect-book", book, "--json", *args)
+    return run, json.loads(run.stdout) if run.stdout.strip().startswith("{") else {}
+
+
+def test_book_shown_completely(deploy):
+    d = deploy()
+    book = f"book-{d.token}"
+    objects = seed_book(d, book)
+    run, doc = inspect(d, book)
+    assert run.code == 0 and doc["problems"] == []
+    assert {t["key"] for t in doc["tree"]} == {k[len(book) + 1:] for k in objects}
+    assert doc["config"] == {"title": "T"}
+    assert doc["media"]["image"] == ["images/cover.png", "images/pages/page 1.png"]
+    assert doc["media"]["audio"] == ["audio/chapter-1.wav"] and doc["media"]["video"] == ["video/intro.mp4"]
+
+
+@pytest.mark.parametrize(("config", "words"), [(b'{"title": ', "not valid JSON"), (None, "config.json is missing")])
+def test_broken_or_missing_config_is_a_problem(deploy, config, words):
+    d = deploy()
+    book = f"book-{d.token}"
+    seed_book(d, book, config)
+    run, doc = inspect(d, book)
+    assert run.code == 1 and any(words in p for p in doc["problems"])
+    human = d.run("inspect-book", book)
+    assert human.code == 1 and words in human.stdout
+
+
+def test_difference_from_the_backup_is_named(deploy):
+    d = deploy()
+    d.write_env(MINIO_BACKUP_BUCKETS="books")
+    book = f"book-{d.token}"
+    seed_book(d, book)
+    assert d.run().code == 0
+    run, doc = inspect(d, book, "--compare-backup", "--verify-content")
+    assert run.code == 0 and doc["backup"]["differences"] == []
+    d.put("books", f"{book}/images/cover.png", b"\x89PNG changed")
+    d.put("books", f"{book}/extra.txt", b"new")
+    run, doc = inspect(d, book, "--compare-backup", "--verify-content")
+    assert run.code == 1
+    differences = "\n".join(doc["backup"]["differences"])
+    assert "images/cover.png: size" in differences and "extra.txt: missing in the backup" in differences
+
+
+def test_usage_error(deploy):
+    d = deploy()
+    assert d.run("inspect-book", "../etc").code == 2
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+def test_html_page_opens_headless_and_shows_tree_and_image(deploy, tmp_path):
+    assert CHROMIUM, "chromium is installed by tests/support/install_system_deps.sh"
+    d = deploy()
+    book = f"book-{d.token}"
+    seed_book(d, book)
+    page = tmp_path / "book.html"
+    run = d.run("inspect-book", book, "--html", str(page))
+    assert run.code == 0
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                          "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert 'data-images-loaded="yes"' in dom
+    assert "cover.png" in dom and "page 1.png" in dom and "intro.mp4" in dom
+    assert '<li class="folder">images/' in dom
