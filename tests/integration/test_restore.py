@@ -111,9 +111,9 @@ def test_target_down_mid_restore_then_second_run_completes(fault_deploy, fault_w
     books = d.buckets[0]
     big = range(8)
     for i in big:  # more objects than rclone transfers at once: some are read after the server stops
-        d.put(books, f"big-{i}.bin", os.urandom(8 * 1024 * 1024))
+        d.put(books, f"big-{i}.bin", os.urandom(4 * 1024 * 1024))
     assert d.run().code == 0
-    d.write_env(BACKUP_BANDWIDTH="8M")
+    d.write_env(BACKUP_BANDWIDTH="4M")
     fresh = f"restored-{d.token}"
     proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(d.env_file), "restore", "--bucket",
                              books, "--to-bucket", fresh], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

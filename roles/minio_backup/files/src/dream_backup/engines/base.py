@@ -127,6 +127,14 @@ class Engine:
     def make_bucket(self, side: str, bucket: str) -> None:
         raise NotImplementedError
 
+    def settle(self, result: CopyResult, done, timeout: float) -> CopyResult:
+        """Adds the process's own failure (timeout, non-zero exit without an error line) to a copy result."""
+        if done.timed_out:
+            result.errors.append(f"{self.name} stopped after the timeout of {timeout:.0f}s")
+        elif done.returncode != 0 and not result.errors:
+            result.errors.append(f"{self.name} exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
+        return result
+
     def open(self, loc: Location, key: str):
         """A context manager yielding a process whose stdout streams the object's bytes."""
         raise NotImplementedError

@@ -149,11 +149,7 @@ class McEngine(Engine):
                 result.keys.append(source[len(source_prefix):] if source.startswith(source_prefix) else source)
             elif status == "success" and obj.get("target") and "total" not in obj:
                 result.deleted += 1
-        if done.timed_out:
-            result.errors.append(f"mc stopped after the timeout of {timeout:.0f}s")
-        elif done.returncode != 0 and not result.errors:
-            result.errors.append(f"mc exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
-        return result
+        return self.settle(result, done, timeout)
 
     def open(self, loc: Location, key: str):
         return proc.stream([self.binary(), "--no-color", "cat", self.target(loc, key)], self.env)

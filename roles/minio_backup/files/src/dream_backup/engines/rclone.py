@@ -114,11 +114,7 @@ class RcloneEngine(Engine):
                 result.keys.append(entry["object"])
             elif msg.startswith("Deleted") and entry.get("object"):
                 result.deleted += 1
-        if done.timed_out:
-            result.errors.append(f"rclone stopped after the timeout of {timeout:.0f}s")
-        elif done.returncode != 0 and not result.errors:
-            result.errors.append(f"rclone exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
-        return result
+        return self.settle(result, done, timeout)
 
     def open(self, loc: Location, key: str):
         return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, self.remote(loc, key)],
