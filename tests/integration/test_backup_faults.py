@@ -172,3 +172,11 @@ def test_missing_engine_binary_is_refused(fault_deploy):
     d.write_env(MC_PATH="/bin/true")
     run = d.run()
     assert run.code == 2 and "not the MinIO client" in run.log[-1]["reason"]
+
+
+def test_unwritable_metrics_path_is_refused(fault_deploy, tmp_path):
+    d = fault_deploy(BACKUP_METRICS_FILE=str(tmp_path / "no-such-dir" / "dream.prom"))
+    d.put(d.buckets[0], "doc.txt", b"data")
+    run = d.run()
+    assert run.code == 2 and "metrics directory" in run.stderr
+    assert list(d.dst.list_objects(d.target_bucket, recursive=True)) == []

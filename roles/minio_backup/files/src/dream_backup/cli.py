@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dream_backup import VERSION, envspec
+from dream_backup import VERSION, envspec, metrics
 from dream_backup import config as configuration
 from dream_backup.engines import make_engine
 from dream_backup.errors import EXIT_CODES_HELP, EXIT_FAILURE, DreamBackupError, LockedError
@@ -34,6 +34,12 @@ class Context:
         self.config = configuration.load(args.env_file, overrides={"MINIO_BACKUP_LOG": args.log_path})
         self.scrub = Scrubber(self.config.secrets)
         self.log = RunLog(self.config.log_path, self.scrub)
+        if self.config.metrics_file and args.command in ("backup", "drill"):
+            try:
+                metrics.check_writable(self.config.metrics_file)
+            except DreamBackupError:
+                self.log.close()
+                raise
         self._engine = None
 
     def engine(self, require: bool = True):
@@ -140,6 +146,7 @@ def handler(command: str):
 def main(argv: list[str] | None = None) -> int:
     command, rest = split_command(list(sys.argv[1:] if argv is None else argv))
     args = build_parser(command).parse_args(rest)  # exits 2 on bad arguments
+    args.command = command
     try:
         ctx = Context(args)
     except DreamBackupError as exc:
