@@ -54,7 +54,10 @@ molecule: venv image
 	  molecule test -s $$s || exit 1; \
 	done
 
-test: lint pytest molecule
+# pytest and Molecule mostly wait (on servers, engines, containers), so they run side by side; each
+# one's output is printed whole when it ends (--output-sync), and either failing fails the target.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest molecule
 
 # Performance runs (not part of make test): ratios against a baseline measured in the same run.
 bench: bench-backup bench-fleet
