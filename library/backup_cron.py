@@ -95,9 +95,11 @@ def run(module):
     p = module.params
     if not NAME.match(p["name"]):
         module.fail_json(msg=f"name '{p['name']}': cron.d file names may only contain letters, digits, '_' and '-'")
-    if not os.path.isdir(p["cron_dir"]):
-        module.fail_json(msg=f"cron_dir {p['cron_dir']} does not exist (is cron installed?)")
     path = os.path.join(p["cron_dir"], p["name"])
+    if not os.path.isdir(p["cron_dir"]):
+        if module.check_mode:  # on a fresh host the cron package, installed earlier in the play, creates it
+            module.exit_json(changed=p["state"] == "present", path=path)
+        module.fail_json(msg=f"cron_dir {p['cron_dir']} does not exist (is cron installed?)")
     if p["state"] == "absent":
         module.exit_json(**remove_file(module, path))
 

@@ -103,5 +103,7 @@ def test_absent_removes_and_is_idempotent(run_module, tmp_path):
 
 
 def test_missing_cron_dir_fails_clearly(run_module, tmp_path):
-    result = run_module("backup_cron", args(tmp_path / "nope"))
+    result = run_module("backup_cron", dict(args(tmp_path), cron_dir=str(tmp_path / "nope")))
     assert result["failed"] is True and "does not exist" in result["msg"]
+    checked = run_module("backup_cron", dict(args(tmp_path), cron_dir=str(tmp_path / "nope")), check=True)
+    assert checked["changed"] is True and not (tmp_path / "nope").exists()
