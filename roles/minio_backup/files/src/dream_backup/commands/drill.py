@@ -34,7 +34,7 @@ def check_logbook(path: str) -> None:
 
 
 def read_hash(engine, loc, key):
-    """sha256, or None when the object is gone (a read error with the key still listed is raised)."""
+    """(sha256, size), or None when the object is gone (a read error with the key still listed is raised)."""
     try:
         return engine.sha256(loc, key)
     except EngineError:
@@ -71,7 +71,8 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
             record["note"] = "vanished from the " + ("backup" if got_backup is None else "source") + \
                 " while the drill ran"
         else:
-            record["sha256_backup"], record["sha256_source"] = got_backup, got_source
+            record["sha256_backup"], record["size"] = got_backup
+            record["sha256_source"], source_size = got_source
             if got_backup == got_source:
                 record["verdict"] = "match"
             else:
@@ -80,7 +81,7 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
                 now = fresh_source.get(key)
                 newer = bool(now and now.mtime and backup[key].mtime and now.mtime > backup[key].mtime)
                 record["verdict"] = "stale" if newer else "corrupt"
-                record["source_size"] = source[key].size
+                record["source_size"] = source_size
         objects.append(record)
     if any(o["verdict"] in ("corrupt", "missing") for o in objects):
         summary["verdict"] = "fail"

@@ -139,17 +139,19 @@ class Engine:
         """A context manager yielding a process whose stdout streams the object's bytes."""
         raise NotImplementedError
 
-    def sha256(self, loc: Location, key: str) -> str:
-        """sha256 of an object's bytes, streamed through the engine with flat memory."""
+    def sha256(self, loc: Location, key: str) -> tuple[str, int]:
+        """sha256 and byte count of an object, streamed with flat memory."""
         digest = hashlib.sha256()
+        count = 0
         with self.open(loc, key) as proc:
             for block in iter(lambda: proc.stdout.read(HASH_CHUNK), b""):
                 digest.update(block)
+                count += len(block)
             err = proc.stderr.read().decode(errors="replace")
             code = proc.wait()
         if code != 0:
             raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: {last_line(err, self.scrub)}")
-        return digest.hexdigest()
+        return digest.hexdigest(), count
 
 
 def ensure_executable(path: str, what: str) -> None:

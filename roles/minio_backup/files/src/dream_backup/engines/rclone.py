@@ -116,15 +116,6 @@ class RcloneEngine(Engine):
                 result.deleted += 1
         return self.settle(result, done, timeout)
 
-    def sha256(self, loc: Location, key: str) -> str:
-        """rclone downloads and hashes by itself: no copy of the bytes through a pipe into Python."""
-        done = self._run(["hashsum", "sha256", "--download", *NETWORK_FLAGS, self.remote(loc, key)])
-        digest = done.stdout.split()[0] if done.stdout.strip() else ""
-        if done.returncode != 0 or len(digest) != 64:
-            raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: "
-                              f"{last_line(done.stderr, self.scrub) or 'object not found'}")
-        return digest
-
     def open(self, loc: Location, key: str):
         return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, self.remote(loc, key)],
                            self.env)
