@@ -38,14 +38,23 @@ def list_both(engine, src: Location, dst: Location):
         return source.result(), target.result()
 
 
-def mirror_bucket(ctx, engine, bucket: str) -> BucketResult:
+def prefetch(pool: ThreadPoolExecutor, engine, config, buckets) -> dict:
+    """Start every bucket's source and target listing at once (a no-change run is mostly listings)."""
+    futures = {}
+    for bucket in buckets:
+        src, dst = locations(config, bucket)
+        futures[bucket] = (pool.submit(engine.list, src), pool.submit(engine.list, dst))
+    return futures
+
+
+def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     config, log = ctx.config, ctx.log
     started = time.monotonic()
     result = BucketResult()
     log.info(STARTING_MIRROR, bucket=bucket)
     src, dst = locations(config, bucket)
     try:
-        before, target = list_both(engine, src, dst)
+        before, target = (listing.result() for listing in listings)
         extra = set(target) - set(before)
         copied = CopyResult()
         if verify.plan(before, target) or (config.remove and extra):
@@ -121,23 +130,25 @@ def backup(ctx, engine, buckets) -> int:
     health.ping(config.healthcheck_url, "start", log)
     results: dict[str, BucketResult] = {}
     refused = False
-    try:
-        state = engine.versioning(config.target_bucket)
-    except EngineError as exc:
-        reason = f"target bucket {config.target_bucket} not usable: {exc}"
-    else:
-        reason = None
-        if state != "Enabled" and config.require_versioning:
-            refused = True
-            reason = (f"refused: versioning of target bucket {config.target_bucket} is "
-                      f"{state or 'off'}; an overwrite could destroy the only good copy. Enable versioning "
-                      "(or object lock), or set BACKUP_REQUIRE_VERSIONING=false")
-    if reason is None:
-        for bucket in buckets:
-            results[bucket] = mirror_bucket(ctx, engine, bucket)
-        failed = [b for b, r in results.items() if r.verdict != "ok"]
-        if failed:
-            reason = f"{len(failed)} of {len(results)} buckets failed: {', '.join(failed)}"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        listings = prefetch(pool, engine, config, buckets)  # reads only; used once versioning is confirmed
+        try:
+            state = engine.versioning(config.target_bucket)
+        except EngineError as exc:
+            reason = f"target bucket {config.target_bucket} not usable: {exc}"
+        else:
+            reason = None
+            if state != "Enabled" and config.require_versioning:
+                refused = True
+                reason = (f"refused: versioning of target bucket {config.target_bucket} is "
+                          f"{state or 'off'}; an overwrite could destroy the only good copy. Enable versioning "
+                          "(or object lock), or set BACKUP_REQUIRE_VERSIONING=false")
+        if reason is None:
+            for bucket in buckets:
+                results[bucket] = mirror_bucket(ctx, engine, bucket, listings[bucket])
+            failed = [b for b, r in results.items() if r.verdict != "ok"]
+            if failed:
+                reason = f"{len(failed)} of {len(results)} buckets failed: {', '.join(failed)}"
     summary = {b: asdict(r) for b, r in results.items()}
     code = EXIT_REFUSED if refused else (EXIT_FAILURE if reason else EXIT_OK)
     if reason:
