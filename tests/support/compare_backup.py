@@ -35,41 +35,37 @@ def digest(client: Minio, bucket: str, key: str) -> str:
         response.release_conn()
 
 
-def compare(source: Minio, target: Minio, target_bucket: str, prefix: str, buckets: list[str]) -> dict:
+def tally(pairs) -> dict:
+    """Compare each (label, (client, bucket, key), (client, bucket, key)) pair by sha256."""
     report = {"objects": 0, "matching": 0, "problems": []}
-    for bucket in buckets:
-        for obj in source.list_objects(bucket, recursive=True):
-            report["objects"] += 1
-            backup_key = "/".join(p for p in (prefix, bucket, obj.object_name) if p)
-            try:
-                same = digest(source, bucket, obj.object_name) == digest(target, target_bucket, backup_key)
-            except Exception as exc:  # noqa: BLE001 - a missing copy is a finding, not a crash
-                report["problems"].append(f"{bucket}/{obj.object_name}: {exc}")
-                continue
-            if same:
-                report["matching"] += 1
-            else:
-                report["problems"].append(f"{bucket}/{obj.object_name}: sha256 differs")
-    return report
-
-
-def compare_restore(source: Minio, target: Minio, target_bucket: str, prefix: str, bucket: str,
-                    into: str, key_prefix: str) -> dict:
-    report = {"objects": 0, "matching": 0, "problems": []}
-    base = "/".join(p for p in (prefix, bucket) if p) + "/"
-    for obj in target.list_objects(target_bucket, prefix=base + key_prefix, recursive=True):
-        key = obj.object_name[len(base):]
+    for label, left, right in pairs:
         report["objects"] += 1
         try:
-            same = digest(target, target_bucket, obj.object_name) == digest(source, into, key)
-        except Exception as exc:  # noqa: BLE001 - a missing restored object is a finding
-            report["problems"].append(f"{into}/{key}: {exc}")
+            same = digest(*left) == digest(*right)
+        except Exception as exc:  # noqa: BLE001 - a missing copy is a finding, not a crash
+            report["problems"].append(f"{label}: {exc}")
             continue
         if same:
             report["matching"] += 1
         else:
-            report["problems"].append(f"{into}/{key}: sha256 differs from the backup")
+            report["problems"].append(f"{label}: sha256 differs")
     return report
+
+
+def compare(source: Minio, target: Minio, target_bucket: str, prefix: str, buckets: list[str]) -> dict:
+    """Every source object against its backup copy."""
+    return tally((f"{bucket}/{obj.object_name}", (source, bucket, obj.object_name),
+                  (target, target_bucket, "/".join(p for p in (prefix, bucket, obj.object_name) if p)))
+                 for bucket in buckets for obj in source.list_objects(bucket, recursive=True))
+
+
+def compare_restore(source: Minio, target: Minio, target_bucket: str, prefix: str, bucket: str,
+                    into: str, key_prefix: str) -> dict:
+    """Every backup object (under key_prefix) against its restored copy in source bucket ``into``."""
+    base = "/".join(p for p in (prefix, bucket) if p) + "/"
+    return tally((f"{into}/{obj.object_name[len(base):]}", (target, target_bucket, obj.object_name),
+                  (source, into, obj.object_name[len(base):]))
+                 for obj in target.list_objects(target_bucket, prefix=base + key_prefix, recursive=True))
 
 
 def main(argv: list[str] | None = None) -> int:
