@@ -14,7 +14,7 @@ description:
   - C(%) in the command and the log path is escaped as C(\%) (cron would cut the command there and
     feed the rest to it as stdin); a backslash right before a C(%) cannot be written for cron and is refused.
   - No value may contain a control or other non-printable character (newline, carriage return, tab,
-    form feed, NUL, U+2028...): each would break the job line or the file.
+    form feed, NUL, U+2028...), as each would break the job line or the file.
   - cron re-reads C(/etc/cron.d) by itself; no reload is needed.
 version_added: "1.0.0"
 author: Dream Central Storage operations
