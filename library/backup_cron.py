@@ -126,10 +126,10 @@ def run(module):
     for field in ("schedule", "command"):
         if not p[field] or not p[field].strip():
             module.fail_json(msg=f"{field} is required when state is present")
+    fail_unless_printable(module, "schedule", p["schedule"])
     reason = schedule_error(p["schedule"])
     if reason:
-        module.fail_json(msg="schedule '{}': {}".format(p["schedule"], reason) if reason != CONTROL_REASON
-                         else f"schedule {reason}")
+        module.fail_json(msg="schedule '{}': {}".format(p["schedule"], reason))
     fail_unless_printable(module, "user", p["user"])
     if not NAME.match(p["user"]):
         module.fail_json(msg="user '{}' is not a valid user name".format(p["user"]))

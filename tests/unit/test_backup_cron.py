@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import stat
 import subprocess
 
 import pytest
+from ansible.module_utils.dcs_cron import cron_escape, percent_error  # importable once conftest.py has run
 
 from tests.unit.conftest import tree_snapshot
 
@@ -259,3 +261,18 @@ def test_environment_values_cron_would_change_are_refused(run_module, tmp_path, 
     result = run_module("backup_cron", args(tmp_path, environment={"PATH": value}))
     assert result["failed"] is True and "environment PATH" in result["msg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_short_text_of_backslashes_and_percents_is_carried_exactly_or_refused():
+    # Exhaustive over a small alphabet: the escaping and the refusal rule agree with cron's reading above.
+    refused = 0
+    for length in range(1, 7):
+        for chars in itertools.product("\\%a", repeat=length):
+            text = "".join(chars)
+            if percent_error(text):
+                refused += 1
+                with pytest.raises(ValueError):
+                    cron_escape(text)
+                continue
+            assert cron_reads(f"0 0 * * * root {cron_escape(text)}") == (text, ""), text
+    assert refused > 0
