@@ -11,7 +11,10 @@ description:
   - Writes C(<cron_dir>/<name>) with optional environment lines and one job line
     C(<schedule> <user> <command> >> <log> 2>&1), mode 0644 root:root, with a trailing newline.
   - The schedule is validated as cron reads it (ranges, lists, steps, month and day names, C(@daily)...).
-  - C(%) in the command is escaped (cron would read it as a newline).
+  - C(%) in the command and the log path is escaped as C(\%) (cron would cut the command there and
+    feed the rest to it as stdin); a backslash right before a C(%) cannot be written for cron and is refused.
+  - No value may contain a control or other non-printable character (newline, carriage return, tab,
+    form feed, NUL, U+2028...), as each would break the job line or the file.
   - cron re-reads C(/etc/cron.d) by itself; no reload is needed.
 version_added: "1.0.0"
 author: Dream Central Storage operations
@@ -28,14 +31,23 @@ options:
     type: str
     default: root
   command:
-    description: The command line of the job.
+    description:
+      - The command line of the job, run by C(/bin/sh -c) as I(user); it is written as given (a shell
+        command line is the point), so it must come from the playbook, never from host data.
     type: str
   environment:
-    description: Variables set for the job (such as PATH, MAILTO, SHELL), written as C(NAME=value) lines.
+    description:
+      - Variables set for the job (such as PATH, MAILTO, SHELL), written as C(NAME=value) lines.
+      - cron sets them without a shell, so C($) and backquotes in a value are not expanded. A value
+        cron would read differently (leading or trailing blanks, which it strips, or a leading quote,
+        which it reads as quoting) is refused.
     type: dict
     default: {}
   log:
-    description: File that stdout and stderr of the job are appended to; empty for none.
+    description:
+      - File that stdout and stderr of the job are appended to; empty for none.
+      - An absolute, normalised path (no C(.), C(..), C(//) or trailing C(/)); it is shell-quoted in the
+        job line, so spaces, C(;), C($) or quotes in it name a file and run nothing.
     type: str
     default: /var/log/minio-backup.cron.log
   state:
@@ -85,14 +97,22 @@ line:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_cron import ENV_NAME, NAME, render, schedule_error
+from ansible.module_utils.dcs_cron import ENV_NAME, NAME, percent_error, render, schedule_error
 from ansible.module_utils.dcs_files import ensure_file, remove_file
+from ansible.module_utils.dcs_text import CONTROL_REASON, absolute_path_error, has_control_characters
 
 HEADER = "Managed by Ansible (module backup_cron): local edits are replaced on the next run."
 
 
+def fail_unless_printable(module, label, value):
+    # Checked before any message shows the value: a control character would garble the message too.
+    if has_control_characters(value):
+        module.fail_json(msg=f"{label} {CONTROL_REASON}")
+
+
 def run(module):
     p = module.params
+    fail_unless_printable(module, "name", p["name"])
     if not NAME.match(p["name"]):
         module.fail_json(msg=f"name '{p['name']}': cron.d file names may only contain letters, digits, '_' and '-'")
     path = os.path.join(p["cron_dir"], p["name"])
@@ -106,21 +126,29 @@ def run(module):
     for field in ("schedule", "command"):
         if not p[field] or not p[field].strip():
             module.fail_json(msg=f"{field} is required when state is present")
+    fail_unless_printable(module, "schedule", p["schedule"])
     reason = schedule_error(p["schedule"])
     if reason:
         module.fail_json(msg="schedule '{}': {}".format(p["schedule"], reason))
+    fail_unless_printable(module, "user", p["user"])
     if not NAME.match(p["user"]):
         module.fail_json(msg="user '{}' is not a valid user name".format(p["user"]))
     environment = {str(k): str(v) for k, v in p["environment"].items()}
     for key, value in environment.items():
         if not ENV_NAME.match(key):
-            module.fail_json(msg=f"environment name '{key}' is not a valid variable name")
-        if "\n" in value:
-            module.fail_json(msg=f"environment {key} must not contain a newline")
-    if "\n" in p["command"] or "\n" in p["log"]:
-        module.fail_json(msg="command and log must be one line")
-    if p["log"] and not p["log"].startswith("/"):
-        module.fail_json(msg="log '{}' must be an absolute path".format(p["log"]))
+            module.fail_json(msg=f"environment name {key!r} is not a valid variable name")
+        fail_unless_printable(module, f"environment {key}", value)
+        if value != value.strip() or value.startswith(("'", '"')):
+            module.fail_json(msg=f"environment {key}: cron strips blanks around a value and reads a leading "
+                             "quote as quoting; give the value without them")
+    fail_unless_printable(module, "command", p["command"])
+    reason = percent_error(p["command"])
+    if reason:
+        module.fail_json(msg=f"command {reason}")
+    if p["log"]:
+        reason = absolute_path_error(p["log"], normalised=True) or percent_error(p["log"])
+        if reason:
+            module.fail_json(msg=f"log {reason}")
 
     text = render(p["schedule"], p["user"], p["command"], p["log"], environment, HEADER)
     result = ensure_file(module, path, text.encode(), 0o644, 0, 0)

@@ -13,6 +13,10 @@ description:
   - The module owns the whole file; variables not given are removed.
   - Values are validated before anything is written; a message names the variable and never shows a
     secret value.
+  - No value may contain a control or other non-printable character (anything Python's
+    C(str.isprintable()) refuses, such as newline, carriage return, tab, form feed, NUL, U+2028 or
+    zero-width space). The backup program reads the file line by line with the same rules, so such a value
+    would make every run exit 2.
   - Values are double-quoted with C(\), C("), C($) and backquote escaped, so sourcing the file in bash
     is safe.
   - The file is replaced atomically; on any failure the previous file is untouched.

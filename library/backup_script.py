@@ -26,15 +26,23 @@ options:
     description: The program file base64-encoded (a zipapp is binary), for example C(slurp)'s C(content).
     type: str
   bin_dir:
-    description: Directory the program, wrapper and link are installed into.
+    description:
+      - Directory the program, wrapper and link are installed into.
+      - An absolute path without control characters (newline, carriage return, tab, form feed, U+2028...);
+        the wrapper holds it shell-quoted, so spaces, C($) or quotes in it run nothing.
     type: path
     default: /usr/local/bin
   env_file:
-    description: Env file the wrapper passes to the program (C(DREAM_BACKUP_ENV_FILE) overrides it at run time).
+    description:
+      - Env file the wrapper passes to the program (a non-empty C(DREAM_BACKUP_ENV_FILE) overrides it at
+        run time).
+      - An absolute path without control characters; the wrapper holds it shell-quoted.
     type: path
     default: /etc/dream-central-storage/backup.env
   python:
-    description: Interpreter the wrapper runs the program with.
+    description:
+      - Interpreter the wrapper runs the program with.
+      - An absolute path without control characters; the wrapper holds it shell-quoted.
     type: path
     default: /usr/bin/python3
 attributes:
@@ -76,19 +84,27 @@ python_version:
 
 import base64
 import os
+import shlex
 import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dcs_files import ensure_file, sha256_bytes, sha256_file
+from ansible.module_utils.dcs_text import absolute_path_error
 
 PROGRAM = "backup_minio.py"
 WRAPPER = "dream-backup.sh"
 LINK = "dream-backup"
+# Every path is written shell-quoted (shlex.quote) and the env file default is a plain assignment, not
+# the word of a ${VAR:-word} inside double quotes (whose quoting rules differ between shells).
 WRAPPER_TEMPLATE = """#!/bin/sh
 # Dream Central Storage backup: runs the backup program with the env file (installed by backup_script).
 # DREAM_BACKUP_ENV_FILE may name another env file. Exit codes: see {program} --help.
-exec {python} {bin_dir}/{program} --env-file "${{DREAM_BACKUP_ENV_FILE:-{env_file}}}" "$@"
+env_file={env_file}
+if [ -n "${{DREAM_BACKUP_ENV_FILE:-}}" ]; then
+    env_file="$DREAM_BACKUP_ENV_FILE"
+fi
+exec {python} {program_path} --env-file "$env_file" "$@"
 """
 
 
@@ -135,8 +151,17 @@ def compiles(module, python, source, directory):
                          f"unchanged: {proc.stderr.strip()[-2000:]}")
 
 
+def wrapper_text(python, bin_dir, env_file):
+    return WRAPPER_TEMPLATE.format(python=shlex.quote(python), env_file=shlex.quote(env_file), program=PROGRAM,
+                                   program_path=shlex.quote(os.path.join(bin_dir, PROGRAM)))
+
+
 def run(module):
     p = module.params
+    for field in ("bin_dir", "env_file", "python"):
+        reason = absolute_path_error(p[field])
+        if reason:
+            module.fail_json(msg=f"{field} {reason}")
     bin_dir = p["bin_dir"]
     if p["program_b64"]:
         try:
@@ -147,8 +172,7 @@ def run(module):
         source = p["program"].encode()
         if not source.endswith(b"\n"):
             source += b"\n"
-    wrapper = WRAPPER_TEMPLATE.format(python=p["python"], bin_dir=bin_dir, program=PROGRAM,
-                                      env_file=p["env_file"]).encode()
+    wrapper = wrapper_text(p["python"], bin_dir, p["env_file"]).encode()
     version = python_version(module, p["python"])
     program_path = os.path.join(bin_dir, PROGRAM)
     if not module.check_mode and sha256_file(program_path) != sha256_bytes(source):

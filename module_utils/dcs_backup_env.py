@@ -17,7 +17,7 @@ RUNBOOK_VARIABLES = (
     "BACKUP_TARGET_BUCKET", "MINIO_BACKUP_BUCKETS", "MINIO_BACKUP_LOG", "MC_PATH",
 )
 
-# Kind of every variable; extensions (DESIGN.md §2) are optional.
+# Kind of every variable; the variables after the runbook's ten are optional extensions.
 KINDS = {
     "MINIO_SOURCE_ENDPOINT": "endpoint",
     "MINIO_SOURCE_ACCESS_KEY": "key",
@@ -83,8 +83,12 @@ def _endpoint_error(value, optional_path=False):
 def value_error(name, value, engine="mc"):
     """Why ``value`` is not valid for variable ``name``, or None. Never includes the value of a secret."""
     kind = KINDS[name]
-    if "\n" in value or "\r" in value or "\0" in value:
-        return "must not contain a newline or NUL character"
+    # Not only newline and NUL: the file is read with str.splitlines(), which also breaks a line at
+    # \r, \f, \v, \x1c-\x1e, \x85, U+2028 and U+2029. isprintable() refuses all of them, tabs and the
+    # other invisible characters too. The message never shows the value: it may be a secret.
+    if not value.isprintable():
+        return ("must not contain control or other non-printable characters (such as newline, carriage "
+                "return, tab, form feed, NUL or U+2028)")
     if kind == "endpoint":
         return _endpoint_error(value)
     if kind in ("key", "secret"):

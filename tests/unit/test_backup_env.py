@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 
 import pytest
 
+from tests.support.program import PROGRAM as ZIPAPP
 from tests.unit.conftest import tree_snapshot
 
 SOURCE_SECRET = "src-SECRET-value/+@#-4e8a1"
@@ -64,14 +66,40 @@ def test_mode_drift_is_repaired(run_module, env_path):
     assert stat.S_IMODE(env_path.stat().st_mode) == 0o600
 
 
+TRICKY = 'a"b\\c$(touch PWNED)`touch PWNED2`$HOME\'s ${IFS}; touch PWNED3 # 100% \u00e9\u20ac\u65e5end\\'
+
+
 def test_values_are_quoted_so_bash_source_is_safe(run_module, env_path, tmp_path):
-    tricky = 'a"b\\c$(touch PWNED)`id`$HOME'
-    variables = good_variables(BACKUP_TARGET_PREFIX="host-1", MINIO_SOURCE_ACCESS_KEY=tricky)
+    variables = good_variables(BACKUP_TARGET_PREFIX="host-1", MINIO_SOURCE_ACCESS_KEY=TRICKY,
+                               BACKUP_ENGINE="rclone", BACKUP_TARGET_SECRET_KEY=TRICKY + "-secret")
     run_module("backup_env", {"path": str(env_path), "variables": variables})
-    out = subprocess.run(["bash", "-c", f'set -e; source "{env_path}"; printf %s "$MINIO_SOURCE_ACCESS_KEY"'],
+    out = subprocess.run(["bash", "-c", f'set -e; source "{env_path}"; printf %s "$MINIO_SOURCE_ACCESS_KEY"; '
+                          'printf "\\n%s" "$BACKUP_TARGET_SECRET_KEY"'],
                          capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert out.stdout == tricky
-    assert not (tmp_path / "PWNED").exists()
+    assert out.stdout == f"{TRICKY}\n{TRICKY}-secret"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]
+
+
+# Reads the env file with the program's own parser, from the zipapp the role installs.
+PROGRAM_READS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from dream_backup.config import read_env_file
+print(json.dumps(read_env_file(sys.argv[2])))
+"""
+
+
+def test_program_reads_back_exactly_what_the_module_wrote(run_module, env_path, tmp_path):
+    variables = good_variables(MINIO_SOURCE_ACCESS_KEY=TRICKY, BACKUP_ENGINE="rclone",
+                               BACKUP_TARGET_SECRET_KEY=TRICKY + "-secret")
+    run_module("backup_env", {"path": str(env_path), "variables": variables})
+    proc = subprocess.run(["/usr/bin/python3", "-c", PROGRAM_READS, str(ZIPAPP), str(env_path)],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    read = json.loads(proc.stdout)
+    assert read["MINIO_SOURCE_ACCESS_KEY"] == TRICKY
+    assert read["BACKUP_TARGET_SECRET_KEY"] == TRICKY + "-secret"
+    assert read["MINIO_BACKUP_BUCKETS"] == "books,apps,trash"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]
 
 
 def test_variables_not_given_are_removed(run_module, env_path):
@@ -113,6 +141,22 @@ BAD_VALUES = [
     ("MINIO_SOURCE_ACCESS_KEY", "line\nbreak", "MINIO_SOURCE_ACCESS_KEY"),
     ("BACKUP_TARGET_SECRETKEY", "typo", "BACKUP_TARGET_SECRETKEY"),
 ]
+
+# The program reads the file with str.splitlines(), which also breaks at \r, \v, \f, \x1c-\x1e, \x85,
+# U+2028 and U+2029: a value holding one would be written and then every run would exit 2. Every
+# character str.isprintable() refuses is refused, in every variable, secrets included.
+CONTROL_CHARACTERS = {"carriage return": "\r", "tab": "\t", "form feed": "\f", "vertical tab": "\v",
+                      "line separator U+2028": "\u2028", "paragraph separator U+2029": "\u2029",
+                      "next line U+0085": "\x85", "file separator": "\x1c", "NUL": "\0", "escape": "\x1b",
+                      "zero width space": "\u200b"}
+CONTROL_TARGETS = [("MINIO_SOURCE_SECRET_KEY", SOURCE_SECRET + "{}tail"), ("BACKUP_TARGET_SECRET_KEY",
+                                                                          "{}" + TARGET_SECRET),
+                   ("MINIO_SOURCE_ACCESS_KEY", "key{}"), ("MINIO_BACKUP_LOG", "/var/log/x{}.log"),
+                   ("MC_PATH", "/usr/local/bin/mc{}"), ("BACKUP_TARGET_PREFIX", "host{}1"),
+                   ("BACKUP_HEALTHCHECK_URL", "https://hc.example.com/ping/{}x"),
+                   ("MINIO_SOURCE_ENDPOINT", "https://minio.example.com{}")]
+BAD_VALUES += [pytest.param(name, template.format(char), name, id=f"{name}-{label}")
+               for name, template in CONTROL_TARGETS for label, char in CONTROL_CHARACTERS.items()]
 
 
 @pytest.mark.parametrize(("name", "value", "named"), BAD_VALUES)
@@ -179,3 +223,30 @@ def test_failure_mid_write_leaves_previous_file(run_module, env_path, monkeypatc
     monkeypatch.undo()
     assert env_path.read_bytes() == previous
     assert sorted(p.name for p in env_path.parent.iterdir()) == ["backup.env"]
+
+
+PROGRAM_LOADS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from dream_backup.config import load
+from dream_backup.errors import ConfigError
+try:
+    load(sys.argv[2], environ=json.loads(sys.argv[3]))
+except ConfigError as exc:
+    print(exc)
+    sys.exit(2)
+"""
+
+
+@pytest.mark.parametrize("char", ["\t", "\u2028", "\x1b", "\u200b"], ids=["tab", "U+2028", "escape", "ZWSP"])
+def test_program_refuses_what_the_module_refuses(run_module, env_path, char):
+    # The program validates with the same rules (its envspec is this module_utils file): a secret with a
+    # control character that reaches it through the process environment is refused, named, not shown.
+    run_module("backup_env", {"path": str(env_path), "variables": good_variables()})
+    secret = TARGET_SECRET + char + "rest"
+    proc = subprocess.run(["/usr/bin/python3", "-c", PROGRAM_LOADS, str(ZIPAPP), str(env_path),
+                           json.dumps({"BACKUP_TARGET_SECRET_KEY": secret})],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "BACKUP_TARGET_SECRET_KEY" in proc.stdout and "non-printable" in proc.stdout
+    assert TARGET_SECRET not in proc.stdout + proc.stderr
