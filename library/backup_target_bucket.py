@@ -26,7 +26,8 @@ description:
     key the backup hosts use. Needs the minio Python SDK in the Python that runs it.
   - After a write the module reads the settings back. A field the server does not store (for example
     NewerNoncurrentVersions on an older server) is reported as a warning, and a run that changes
-    nothing the server reports is C(changed=false).
+    nothing the server reports is C(changed=false) (check mode, which writes nothing, still lists the
+    rule as a change on such a server).
 version_added: "1.1.0"
 author: Dream Central Storage operations
 options:

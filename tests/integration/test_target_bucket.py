@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from minio.commonconfig import ENABLED, Filter
+from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 from minio.versioningconfig import VersioningConfig
@@ -203,6 +204,20 @@ def test_locked_bucket_the_vps_key_cannot_erase_history(s3_world: S3World, tmp_p
     assert vps.get_object(bucket, "books/book-001/config.json",
                           version_id=written.version_id).read() == b'{"id": "book-001"}'
     assert_no_secret(offsite, made.stdout + made.stderr, again.stdout + again.stderr)
+
+
+def test_compliance_lock_cannot_be_bypassed_by_the_vps_key(s3_world: S3World, tmp_path):
+    """COMPLIANCE: even a delete that asks to bypass governance retention is refused (in this test world the
+    VPS's key has the Admin action, which would be allowed to bypass GOVERNANCE)."""
+    offsite = s3_world.by_name("offsite")
+    bucket = fresh_bucket("compliance")
+    made = ModulePlay(tmp_path, offsite, bucket, object_lock=True, lock_mode="COMPLIANCE", lock_days=1).run()
+    assert made.returncode == 0, made.stdout[-3000:]
+    vps = offsite.client()
+    version = vps.put_object(bucket, "apps/build.apk", io.BytesIO(b"PK-build"), 8).version_id
+    errors = list(vps.remove_objects(bucket, [DeleteObject("apps/build.apk", version)], bypass_governance_mode=True))
+    assert [e.code for e in errors] == ["AccessDenied"]
+    assert vps.get_object(bucket, "apps/build.apk", version_id=version).read() == b"PK-build"
 
 
 def test_wrong_admin_secret_fails_cleanly(s3_world: S3World, tmp_path):
