@@ -87,6 +87,10 @@ class S3Server:
     secret_key: str
     data_dir: str
     pid: int = 0
+    # A second identity: the bucket owner's key (creates buckets, sets lifecycle and object lock);
+    # the key pair above stays the VPS's key. Empty in state files written before it existed.
+    admin_access_key: str = ""
+    admin_secret_key: str = ""
 
     @property
     def port(self) -> int:
@@ -104,6 +108,11 @@ class S3Server:
         """A minio SDK client for this server (optionally with another secret, to prove rejection)."""
         return Minio(self.hostport, access_key=self.access_key,
                      secret_key=secret_key or self.secret_key, secure=False, region="us-east-1")
+
+    def admin_client(self):
+        """A minio SDK client with the admin identity."""
+        return Minio(self.hostport, access_key=self.admin_access_key, secret_key=self.admin_secret_key,
+                     secure=False, region="us-east-1")
 
     def command(self) -> list[str]:
         b = self.base_port
@@ -126,6 +135,12 @@ class S3Server:
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
             "actions": ["Admin", "Read", "List", "Tagging", "Write"],
         }]}
+        if self.admin_access_key:
+            identities["identities"].append({
+                "name": "bucket-admin",
+                "credentials": [{"accessKey": self.admin_access_key, "secretKey": self.admin_secret_key}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            })
         path = Path(self.data_dir) / "identities.json"
         path.write_text(json.dumps(identities))
         path.chmod(0o600)
@@ -210,7 +225,9 @@ class S3Server:
 
     def as_env(self, prefix: str) -> dict[str, str]:
         return {f"{prefix}_ENDPOINT": self.endpoint, f"{prefix}_ACCESS_KEY": self.access_key,
-                f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port)}
+                f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port),
+                f"{prefix}_ADMIN_ACCESS_KEY": self.admin_access_key,
+                f"{prefix}_ADMIN_SECRET_KEY": self.admin_secret_key}
 
 
 class S3World:
@@ -234,7 +251,9 @@ class S3World:
                 server = S3Server(name=name, base_port=base,
                                   access_key="AK" + secrets.token_hex(9).upper(),
                                   secret_key=secrets.token_urlsafe(30),
-                                  data_dir=str(root / name))
+                                  data_dir=str(root / name),
+                                  admin_access_key="AA" + secrets.token_hex(9).upper(),
+                                  admin_secret_key=secrets.token_urlsafe(30))
                 procs.append(server.launch(tied_to_parent=tied_to_parent))
                 servers.append(server)
             for server, proc in zip(servers, procs, strict=True):
