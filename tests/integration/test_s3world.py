@@ -176,3 +176,26 @@ def test_ports_taken_on_every_try_give_a_clear_error(tmp_path, monkeypatch) -> N
     assert all(f"S3 {victim + 4}" in message for victim in victims)
     assert f"port {victims[-1] + 4} for S3" in message  # the log tail: weed's own words
     assert weed_pids_under(tmp_path) == []
+
+
+def test_command_line_start_moves_a_server_whose_port_is_taken(tmp_path, monkeypatch, capfd) -> None:
+    """Molecule and the demo start servers that outlive the command: the same retry holds there."""
+    state = tmp_path / "state"
+    (victim,) = free_blocks(1)
+    held = take_after_the_check(monkeypatch, [victim])
+    try:
+        assert s3world._cli(["start", "--state", str(state), "--names", "a,b"]) == 0
+        try:
+            assert held, "the test never took the port"
+            world = S3World.load(state)
+            assert victim not in [s.base_port for s in world.servers]
+            assert all(s.base_port + 15 < kernel_ephemeral_low() for s in world.servers)
+            for server in world.servers:
+                server.client().list_buckets()
+            assert "try 2 of 5" in capfd.readouterr().err
+        finally:
+            assert s3world._cli(["stop", "--state", str(state)]) == 0
+    finally:
+        for sock in held:
+            sock.close()
+    assert weed_pids_under(state) == []
