@@ -1,7 +1,9 @@
 """Real S3 servers for tests, Molecule and the demo: SeaweedFS ``weed mini`` on 127.0.0.1.
 
 Each server gets a fresh data directory, explicit ports for every listener (defaults would bind all
-interfaces and collide), telemetry off, and authentication on with generated keys.
+interfaces and collide), telemetry off, and authentication on with generated keys. Ports come in
+blocks below the kernel's ephemeral range (outgoing connections never take them); a server whose port is
+taken anyway starts again on another block.
 
 From Python (pytest fixtures)::
 
