@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.integration.conftest import sha256
-from tests.support.program import PROGRAM
 
 
 def backed_up(d, body: bytes = b"first version") -> str:
@@ -41,17 +38,14 @@ def test_target_stopped_in_the_middle_of_a_run(fault_deploy, fault_world):
     d = fault_deploy(BACKUP_BANDWIDTH="2M")
     key = backed_up(d)
     d.put(d.buckets[1], "large.bin", os.urandom(12 * 1024 * 1024))
-    proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(d.env_file)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if d.log_path.exists() and f'"Starting mirror", "bucket": "{d.buckets[1]}"' in d.log_path.read_text():
-            break
-        time.sleep(0.1)
-    time.sleep(1.5)
+    running = d.start()
+    # Events of this run only: the earlier backup's log has its own "Starting mirror" lines.
+    running.wait_for_log("Starting mirror", d.buckets[1])
+    running.wait_for_engine_bytes(1024 * 1024)  # large.bin is on its way (2M/s: seconds still to go)
     fault_world.by_name("offsite").stop()
-    _, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 1, stderr
+    run = running.finish()
+    assert run.code == 1, run.stderr
+    assert run.last("Mirror failed")["bucket"] == d.buckets[1]
     log = d.log_path.read_text()
     assert f'"message": "Mirror failed", "bucket": "{d.buckets[1]}"' in log
     assert '"message": "Backup failed"' in log
@@ -91,10 +85,11 @@ def test_source_bucket_missing_fails_that_bucket(fault_deploy, engine):
 
 
 def test_hung_engine_hits_the_timeout(fault_deploy):
-    d = fault_deploy("mc", BACKUP_TIMEOUT="3s")
-    key = backed_up(d)
+    d = fault_deploy("mc")
+    key = backed_up(d)  # the default timeout: a normal run on a slow machine must not hit it
     d.put(d.buckets[0], key, b"changed content")
     d.mc_switches({"hang": True})
+    d.write_env(BACKUP_TIMEOUT="3s")  # short is safe here: the hung engine never finishes by itself
     started = time.monotonic()
     run = d.run()
     assert time.monotonic() - started < 60
@@ -103,6 +98,7 @@ def test_hung_engine_hits_the_timeout(fault_deploy):
     assert "timeout" in failed["reason"]
     assert d.read(d.buckets[0], key, side="backup") == b"first version"
     d.mc_switches({})
+    d.write_env(BACKUP_TIMEOUT=None)
     assert d.run().code == 0
 
 

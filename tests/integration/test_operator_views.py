@@ -39,7 +39,7 @@ def test_countdown_in_the_admin_panels_words(trash_world):
     for key in ("old/a.txt", "old/b.txt"):
         d.put("trash", key, b"older batch")
     assert d.run().code == 0  # the older batch has an off-site copy
-    time.sleep(3)
+    time.sleep(3)  # a later whole second on the servers' clock (a slow machine only widens the gap)
     for key in ("new/c.txt", "new/d.txt"):
         d.put("trash", key, b"newer batch")
     objects, _ = report(d)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.integration.conftest import sha256
-from tests.support.program import PROGRAM
 
 
 def library(d) -> dict[str, bytes]:
@@ -115,15 +111,11 @@ def test_target_down_mid_restore_then_second_run_completes(fault_deploy, fault_w
     assert d.run().code == 0
     d.write_env(BACKUP_BANDWIDTH="4M")
     fresh = f"restored-{d.token}"
-    proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(d.env_file), "restore", "--bucket",
-                             books, "--to-bucket", fresh], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (d.log_path.exists() and "Starting restore" in d.log_path.read_text()):
-        time.sleep(0.1)
-    time.sleep(2)
+    running = d.start("restore", "--bucket", books, "--to-bucket", fresh)
+    running.wait_for_log("Starting restore", books)
+    running.wait_for_engine_bytes(1024 * 1024)  # the first objects are on their way (4M/s: 32 MiB to go)
     fault_world.by_name("offsite").stop()
-    proc.communicate(timeout=300)
-    assert proc.returncode == 1
+    assert running.finish().code == 1
     failed = [json.loads(line) for line in d.log_path.read_text().splitlines()][-1]
     assert failed["message"] == "Restore failed" and failed["bucket"] == books
     fault_world.by_name("offsite").restart()

@@ -58,11 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "start":
         state.mkdir(parents=True, exist_ok=True)
         info_file.unlink(missing_ok=True)
-        subprocess.Popen([sys.executable, "-m", "tests.support.mc_fixture", "serve", "--state", str(state)],
-                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
+        server = subprocess.Popen([sys.executable, "-m", "tests.support.mc_fixture", "serve", "--state",
+                                   str(state)], start_new_session=True, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL)
+        # The info file is written once the server listens; the bound only catches a hung start.
+        deadline = time.monotonic() + 300
         while not info_file.exists():
+            if server.poll() is not None:
+                print(f"mc fixture server exited with {server.returncode} before serving", file=sys.stderr)
+                return 1
             if time.monotonic() > deadline:
+                server.terminate()
                 print("mc fixture server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.05)

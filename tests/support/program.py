@@ -12,6 +12,8 @@ import os
 import secrets
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from tests.support.s3world import S3Server
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
 RCLONE = "/usr/bin/rclone"
+# Bounds a wait for an event that a working run always produces: only a broken run reaches it.
+EVENT_TIMEOUT = 600.0
 
 
 # Runs the program inside this interpreter and reports the peak RSS of that process alone (the
@@ -126,19 +130,36 @@ class Deployment:
     def secrets(self) -> tuple[str, str]:
         return self.primary.secret_key, self.offsite.secret_key
 
-    def run(self, *args: str, env: dict | None = None, timeout: float = 300, measure_rss: bool = False) -> Run:
-        before = self.log_path.stat().st_size if self.log_path.exists() else 0
+    def _log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> list[dict]:
+        """The log records written after byte ``offset`` (complete lines only: a run may be mid-write)."""
+        if not self.log_path.exists():
+            return []
+        with open(self.log_path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        return [json.loads(line) for line in data.split(b"\n")[:-1] if line.strip()]
+
+    def _env(self, env: dict | None) -> dict[str, str]:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root)}
         full_env.update(env or {})
+        return full_env
+
+    def run(self, *args: str, env: dict | None = None, timeout: float = 300, measure_rss: bool = False) -> Run:
+        before = self._log_size()
         wrapper = [sys.executable, "-c", RSS_WRAPPER] if measure_rss else [sys.executable]
         proc = subprocess.run([*wrapper, str(PROGRAM), "--env-file", str(self.env_file), *args],
-                              capture_output=True, text=True, timeout=timeout, env=full_env, check=False)
-        log = []
-        if self.log_path.exists():
-            with open(self.log_path, encoding="utf-8") as handle:
-                handle.seek(before)
-                log = [json.loads(line) for line in handle if line.strip()]
-        return Run(proc.returncode, proc.stdout, proc.stderr, log)
+                              capture_output=True, text=True, timeout=timeout, env=self._env(env), check=False)
+        return Run(proc.returncode, proc.stdout, proc.stderr, self.log_since(before))
+
+    def start(self, *args: str, env: dict | None = None) -> RunningProgram:
+        """The program in the background, for tests that act while it runs (only this run's log counts)."""
+        before = self._log_size()
+        proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(self.env_file), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env))
+        return RunningProgram(self, proc, before)
 
     # --- data helpers -----------------------------------------------------------------------------
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream",
@@ -167,3 +188,61 @@ class Deployment:
 
     def recorded_argv(self) -> str:
         return self.argv_log.read_text() if self.argv_log.exists() else ""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _io_counts(pid: int) -> tuple[int, int]:
+    """Bytes a process has read and written through any descriptor (sockets included)."""
+    try:
+        fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    except OSError:
+        return 0, 0
+    return int(fields["rchar"]), int(fields["wchar"])
+
+
+@dataclass
+class RunningProgram:
+    deployment: Deployment
+    proc: subprocess.Popen
+    log_from: int
+
+    def log(self) -> list[dict]:
+        return self.deployment.log_since(self.log_from)
+
+    def wait_until(self, what: str, happened: Callable[[], bool]) -> None:
+        """Poll for an event of this run; fail at once if the run ends without it."""
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while not happened():
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise AssertionError(f"the run ended (exit {self.proc.returncode}) before {what}: {err}{out}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} after {EVENT_TIMEOUT:.0f}s")
+            time.sleep(0.05)
+
+    def wait_for_log(self, message: str, bucket: str | None = None) -> None:
+        self.wait_until(f"log line {message!r} for {bucket}", lambda: any(
+            r["message"] == message and (bucket is None or r.get("bucket") == bucket) for r in self.log()))
+
+    def wait_for_engine_bytes(self, at_least: int) -> None:
+        """Until an engine process of this run has both read and written ``at_least`` bytes: objects
+        are on their way from one server to the other."""
+        def moving() -> bool:
+            return any(min(_io_counts(child)) >= at_least for child in _children(self.proc.pid))
+        self.wait_until(f"engine moving {at_least} bytes", moving)
+
+    def finish(self, timeout: float = EVENT_TIMEOUT) -> Run:
+        out, err = self.proc.communicate(timeout=timeout)
+        return Run(self.proc.returncode, out, err, self.log())

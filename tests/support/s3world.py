@@ -1,7 +1,9 @@
 """Real S3 servers for tests, Molecule and the demo: SeaweedFS ``weed mini`` on 127.0.0.1.
 
 Each server gets a fresh data directory, explicit ports for every listener (defaults would bind all
-interfaces and collide), telemetry off, and authentication on with generated keys.
+interfaces and collide), telemetry off, and authentication on with generated keys. Ports come in
+blocks below the kernel's ephemeral range (outgoing connections never take them); a server whose port is
+taken anyway starts again on another block.
 
 From Python (pytest fixtures)::
 
@@ -34,12 +36,22 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import urllib3
 from minio import Minio
 
-READY_TIMEOUT = 60.0
+# Generous: readiness is an event (an authenticated answer), the timeout only bounds a broken start.
+READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 10.0
-# weed mini listens on base+1..base+5 (HTTP) and base+11..base+15 (gRPC).
+# weed mini listens on base+1..base+5 (HTTP) and base+11..base+15 (gRPC), inside a block of BLOCK.
 PORT_OFFSETS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)
+BLOCK = 20
+BASE_FLOOR = 10000
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+# How many blocks one server tries before start gives up.
+LAUNCH_TRIES = 5
+# weed's words when a port is taken: its pre-start check ("Port allocation failed: port N for S3 …
+# is not available on 127.0.0.1"), or a listener's bind after that check passed.
+PORT_CLASH_MARKERS = ("address already in use", "Port allocation failed", "is not available on 127.0.0.1")
 STATE_FILE = "servers.json"
 
 
@@ -54,6 +66,31 @@ def weed_binary() -> str:
     return found
 
 
+def ephemeral_low() -> int:
+    """First port of the kernel's ephemeral range: outgoing connections take local ports from there on,
+    so a port chosen in that range can be taken by any client (weed's own included) before it is bound."""
+    try:
+        return int(Path(EPHEMERAL_RANGE_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def candidate_bases() -> range:
+    """Bases of 16-port blocks below the ephemeral range, aligned so two blocks never overlap."""
+    low = ephemeral_low()
+    floor = BASE_FLOOR if low - BLOCK > BASE_FLOOR + 50 * BLOCK else 1024
+    bases = range(floor, low - BLOCK, BLOCK)
+    if not bases:
+        raise RuntimeError(f"the ephemeral port range starts at {low}: no room below it for test servers")
+    return bases
+
+
+def _random_base() -> int:
+    # A wide random choice keeps concurrent processes (xdist workers, other checkouts) apart; a clash
+    # that still happens is caught at launch and retried on another block.
+    return random.choice(candidate_bases())
+
+
 def _ports_free(base: int) -> bool:
     for offset in PORT_OFFSETS:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -66,10 +103,23 @@ def _ports_free(base: int) -> bool:
 
 def _free_base(taken: set[int]) -> int:
     for _ in range(200):
-        base = random.randrange(20000, 60000, 20)
+        base = _random_base()
         if base not in taken and _ports_free(base):
             return base
-    raise RuntimeError("no free block of 16 ports on 127.0.0.1")
+    raise RuntimeError(f"no free block of 16 ports on 127.0.0.1 below {ephemeral_low()}")
+
+
+def port_clash(log_text: str) -> bool:
+    """True when weed's log says one of its ports was taken (its own check, or the listener's bind)."""
+    return any(marker in log_text for marker in PORT_CLASH_MARKERS)
+
+
+def ports_of(base: int) -> str:
+    return f"127.0.0.1:{base + PORT_OFFSETS[0]}-{base + PORT_OFFSETS[-1]} (S3 {base + 4})"
+
+
+class PortTaken(RuntimeError):
+    """weed could not bind a port of its block: start it again on another block."""
 
 
 def _die_with_parent() -> None:
@@ -166,13 +216,34 @@ class S3Server:
         self.pid = proc.pid
         return proc
 
-    def wait_ready(self, proc: subprocess.Popen | None = None, timeout: float = READY_TIMEOUT) -> None:
-        """Poll an authenticated list_buckets until it succeeds."""
+    def _probe_client(self) -> Minio:
+        # One attempt per call with bounded waits: a port answered by someone else must not stall the
+        # poll, which also watches the process and its log.
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=15), retries=False)
+        return Minio(self.hostport, access_key=self.access_key, secret_key=self.secret_key, secure=False,
+                     region="us-east-1", http_client=http)
+
+    def _log_since(self, offset: int) -> str:
+        try:
+            with open(Path(self.data_dir) / "weed.log", "rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_ready(self, proc: subprocess.Popen | None = None, timeout: float = READY_TIMEOUT,
+                   log_from: int = 0) -> None:
+        """Poll an authenticated list_buckets until it succeeds; PortTaken when weed's log (from
+        ``log_from`` on) says a port of its block was taken, RuntimeError for any other failure."""
         deadline = time.monotonic() + timeout
         last: Exception | None = None
-        client = self.client()
+        client = self._probe_client()
         while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
+            exited = proc is not None and proc.poll() is not None
+            if port_clash(self._log_since(log_from)):
+                raise PortTaken(f"weed {self.name}: a port of {ports_of(self.base_port)} is taken: "
+                                f"{self.log_tail()}")
+            if exited:
                 raise RuntimeError(f"weed {self.name} exited with {proc.returncode}: {self.log_tail()}")
             try:
                 client.list_buckets()
@@ -220,14 +291,41 @@ class S3Server:
 
     def restart(self) -> None:
         """Start again on the same ports and data (for "server comes back" tests)."""
+        log = Path(self.data_dir) / "weed.log"
+        offset = log.stat().st_size if log.exists() else 0
         proc = self._spawn("ab", tied_to_parent=True)
-        self.wait_ready(proc)
+        self.wait_ready(proc, log_from=offset)
 
     def as_env(self, prefix: str) -> dict[str, str]:
         return {f"{prefix}_ENDPOINT": self.endpoint, f"{prefix}_ACCESS_KEY": self.access_key,
                 f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port),
                 f"{prefix}_ADMIN_ACCESS_KEY": self.admin_access_key,
                 f"{prefix}_ADMIN_SECRET_KEY": self.admin_secret_key}
+
+
+def _ready_or_relaunch(server: S3Server, proc: subprocess.Popen, taken: set[int], *,
+                       tied_to_parent: bool) -> None:
+    """Wait for ``server``; when a port of its block was taken after the check (another process, an
+    outgoing connection), stop it and start it again on a new block, LAUNCH_TRIES blocks in all."""
+    tried = []
+    while True:
+        try:
+            server.wait_ready(proc)
+            return
+        except PortTaken:
+            tried.append(server.base_port)
+            tail = server.log_tail()
+            server.stop()
+            proc.wait()
+            if len(tried) >= LAUNCH_TRIES:
+                blocks = ", ".join(ports_of(base) for base in tried)
+                raise RuntimeError(f"weed {server.name}: a port was taken on each of {len(tried)} tries "
+                                   f"({blocks}); last log:\n{tail}") from None
+            print(f"weed {server.name}: a port of {ports_of(server.base_port)} was taken; starting again "
+                  f"on other ports (try {len(tried) + 1} of {LAUNCH_TRIES})", file=sys.stderr)
+            server.base_port = _free_base(taken)
+            taken.add(server.base_port)
+            proc = server.launch(tied_to_parent=tied_to_parent)
 
 
 class S3World:
@@ -257,13 +355,18 @@ class S3World:
                 procs.append(server.launch(tied_to_parent=tied_to_parent))
                 servers.append(server)
             for server, proc in zip(servers, procs, strict=True):
-                server.wait_ready(proc)
+                _ready_or_relaunch(server, proc, taken, tied_to_parent=tied_to_parent)
         except BaseException:
             cls(servers).stop()
             raise
         return cls(servers)
 
     def stop(self) -> None:
+        # SIGTERM to all first: their shutdowns (seconds each) overlap instead of adding up.
+        for server in self.servers:
+            if server.pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(server.pid, signal.SIGTERM)
         errors = []
         for server in self.servers:
             try:
@@ -318,7 +421,11 @@ def _cli(argv: list[str] | None = None) -> int:
         running.stop()
         state.mkdir(parents=True, exist_ok=True)
         names = [n for n in args.names.split(",") if n] or None
-        world = S3World.start(state, count=args.count, names=names, tied_to_parent=False)
+        try:
+            world = S3World.start(state, count=args.count, names=names, tied_to_parent=False)
+        except RuntimeError as exc:
+            print(f"s3world: could not start the servers: {exc}", file=sys.stderr)
+            return 1
         world.save(state)
         for s in world.servers:
             print(f"{s.name}: {s.endpoint} (pid {s.pid})")
