@@ -275,7 +275,7 @@ def cmd_retention(flags: dict, args: list[str]) -> int:
         config = mc.client_for(alias).get_object_lock_config(bucket)
     except S3Error as exc:
         raise mc.Fatal(f"Unable to get object lock configuration on the specified bucket. {exc.message}") from None
-    value, unit = config.duration if config.duration else (0, "")
+    value, unit = config.duration or 0, config.duration_unit or ""  # minio-go prints DAYS / YEARS
     sys.stdout.write(json.dumps({"op": "info", "enabled": "Enabled", "mode": config.mode or "",
                                  "validity": f"{value}{(unit or '').upper()}", "status": "success"}, indent=1) + "\n")
     return 0

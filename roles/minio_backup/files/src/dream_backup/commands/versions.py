@@ -18,15 +18,14 @@ RCLONE_NOTE = ("rclone lists no delete markers and no S3 version ids: ids are rc
 
 
 def histories(engine, config, bucket: str, prefix: str):
-    """(the key prefix the keys are relative to, versions by key) for a folder or a single key."""
+    """(the key prefix the keys are relative to, versions by key). A prefix without a trailing '/' may
+    name one key or a folder: its parent folder is listed and both are kept."""
     path = prefix.strip("/")
-    loc = Location(BACKUP, config.target_bucket, config.backup_path(bucket, path))
-    found = engine.list_versions(loc)
-    if found or not path or prefix.endswith("/"):
-        return path, found
+    if not path or prefix.endswith("/"):
+        return path, engine.list_versions(Location(BACKUP, config.target_bucket, config.backup_path(bucket, path)))
     folder, _, name = path.rpartition("/")
-    loc = Location(BACKUP, config.target_bucket, config.backup_path(bucket, folder))
-    return folder, {k: v for k, v in engine.list_versions(loc).items() if k == name}
+    found = engine.list_versions(Location(BACKUP, config.target_bucket, config.backup_path(bucket, folder)))
+    return folder, {k: v for k, v in found.items() if k == name or k.startswith(name + "/")}
 
 
 def summary(key: str, history) -> str:

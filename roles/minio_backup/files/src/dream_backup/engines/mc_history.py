@@ -52,11 +52,12 @@ class McHistory(History):
             key = item["key"]
             etag = (item.get("etag") or "").strip('"')
             marker = bool(item.get("isDeleteMarker"))
+            first = key not in histories  # mc prints the latest version of a key first
             histories.setdefault(key, []).append(Version(
                 key=key, version_id=item.get("versionId") or "", mtime=parse_time(item.get("lastModified")),
                 size=0 if marker else int(item.get("size") or 0),
                 md5=etag if len(etag) == 32 and "-" not in etag else None,
-                delete_marker=marker, latest=key not in histories))  # mc prints the latest first
+                delete_marker=marker, latest=first))
         return newest_first(histories)
 
     def _copy_one(self, src: Location, dst: Location, version: Version, use_id: bool, timeout: float):
