@@ -202,6 +202,8 @@ def test_versions_and_ls_as_of_show_the_history(deploy, engine):
     assert then.code == 0, then.stderr
     listed = {o["key"]: o["size"] for o in json.loads(then.stdout)}
     assert listed == {"a.txt": 3000, "b.txt": 400, "dir/c.txt": 200}
+    first_a = {o["key"]: o["version_id"] for o in json.loads(then.stdout)}["a.txt"]
+    assert first_a == [v["version_id"] for v in doc["a.txt"]][-1]  # the older of a.txt's two versions
     now = d.run("ls", "backup", s.books, "--json")
     assert {o["key"] for o in json.loads(now.stdout)} == {"a.txt", "dir/c.txt", "new.txt"}
     refused = d.run("ls", "source", s.books, "--as-of", "1d")

@@ -31,11 +31,15 @@ def run(ctx, args) -> int:
     when = as_of(args)
     engine = ctx.engine()
 
+    version_ids: dict[str, str] = {}
+
     def listing(loc: Location) -> dict:
         """The objects now, or with --as-of the version of each key current at T."""
         if when is None:
             return engine.list(loc)
-        return {k: v.as_obj() for k, v in engine.state_at(loc, when).items()}
+        chosen = engine.state_at(loc, when)
+        version_ids.update({k: v.version_id for k, v in chosen.items()})
+        return {k: v.as_obj() for k, v in chosen.items()}
 
     bucket, _, prefix = (args.path or "").partition("/")
     if not bucket:
@@ -50,10 +54,12 @@ def run(ctx, args) -> int:
     objects = listing(location(config, args.side, bucket, prefix))
     if args.json:
         print(json.dumps([{"key": o.key, "size": o.size, "last_modified": o.mtime.isoformat() if o.mtime else None,
-                           "md5": o.md5} for o in sorted(objects.values(), key=lambda o: o.key)], indent=2))
+                           "md5": o.md5, **({"version_id": version_ids.get(o.key) or None} if when else {})}
+                          for o in sorted(objects.values(), key=lambda o: o.key)], indent=2))
     else:
         for o in sorted(objects.values(), key=lambda o: o.key):
             stamp = o.mtime.strftime("%Y-%m-%d %H:%M:%S") if o.mtime else "-" * 19
-            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {o.key}")
+            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {o.key}"
+                  + (f"  (version {version_ids.get(o.key) or '-'})" if when else ""))
         print(f"{len(objects)} objects, {human_bytes(sum(o.size for o in objects.values()))}")
     return EXIT_OK
