@@ -29,6 +29,14 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
+from tests.support.mc_double_history import (
+    HISTORY_COMMANDS,
+    cmd_cat_history,
+    cmd_ls_history,
+    cmd_stat_history,
+    has_option,
+)
+
 RELEASE = "RELEASE.2025-08-13T08-35-41Z"
 GLOBAL_FLAGS = {"--json", "--no-color", "--quiet", "--insecure", "--debug"}
 GLOBAL_WITH_VALUE = {"--config-dir", "--limit-upload", "--limit-download"}
@@ -117,6 +125,8 @@ def list_prefix(client: Minio, bucket: str, prefix: str) -> dict[str, object]:
 
 
 def cmd_ls(flags: dict, args: list[str]) -> int:
+    if "--versions" in args or has_option(args, "--rewind"):
+        return cmd_ls_history(flags, args)
     paths = [a for a in args if not a.startswith("-")]
     alias, bucket, key = split_path(paths[0])
     client = client_for(alias)
@@ -131,6 +141,8 @@ def cmd_ls(flags: dict, args: list[str]) -> int:
 
 
 def cmd_cat(flags: dict, args: list[str]) -> int:
+    if has_option(args, "--rewind", "--version-id", "--vid"):
+        return cmd_cat_history(flags, args)
     alias, bucket, key = split_path(args[0])
     try:
         response = client_for(alias).get_object(bucket, key)
@@ -148,6 +160,8 @@ def cmd_cat(flags: dict, args: list[str]) -> int:
 
 
 def cmd_stat(flags: dict, args: list[str]) -> int:
+    if has_option(args, "--rewind", "--version-id", "--vid"):
+        return cmd_stat_history(flags, args)
     paths = [a for a in args if not a.startswith("-")]
     alias, bucket, key = split_path(paths[0])
     client = client_for(alias)
@@ -297,6 +311,7 @@ def cmd_mirror(flags: dict, args: list[str]) -> int:
 
 COMMANDS = {"ls": cmd_ls, "cat": cmd_cat, "stat": cmd_stat, "mb": cmd_mb, "version": cmd_version,
             "mirror": cmd_mirror}
+COMMANDS.update(HISTORY_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

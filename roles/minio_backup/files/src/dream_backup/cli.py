@@ -20,10 +20,11 @@ COMMANDS = {
     "restore": "copy a bucket, a prefix or one book back from the backup (to production or a new bucket)",
     "trash-report": "retention countdown of every object in trash, and whether its off-site copy exists",
     "inspect-book": "folder tree, config.json and media of books/ID, optionally checked against the backup",
+    "versions": "every version of every key in the backup of a bucket (or prefix), newest first",
 }
 FAILED_MESSAGE = {"backup": BACKUP_FAILED, "drill": "Drill failed", "check": "Check failed",
                   "ls": "Listing failed", "restore": "Restore failed", "trash-report": "Trash report failed",
-                  "inspect-book": "Book inspection failed"}
+                  "inspect-book": "Book inspection failed", "versions": "Listing failed"}
 
 
 class Context:
@@ -97,6 +98,11 @@ def build_parser(command: str) -> argparse.ArgumentParser:
                             help="allow restoring 'trash' into itself (brings back purged objects)")
         parser.add_argument("--dry-run", action="store_true", help="print what would be restored; copy nothing")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
+        history_flags(parser, version_id=True)
+    elif command == "versions":
+        parser.add_argument("--bucket", required=True, type=bucket_name, help="bucket whose backup is listed")
+        parser.add_argument("--prefix", default="", help="only keys under this prefix (a folder, one book, one key)")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
     elif command == "trash-report":
         parser.add_argument("--now", help="evaluate the countdown at this time (ISO 8601), default now")
         parser.add_argument("--key", action="append", help="only answer for this key (repeatable)")
@@ -111,7 +117,16 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("side", choices=["source", "backup"])
         parser.add_argument("path", nargs="?", help="BUCKET[/PREFIX]; without it, a count per bucket")
         parser.add_argument("--json", action="store_true", help="print JSON")
+        history_flags(parser, version_id=False)
     return parser
+
+
+def history_flags(parser: argparse.ArgumentParser, version_id: bool) -> None:
+    parser.add_argument("--as-of", metavar="T", help="the backup as it was at T: RFC 3339 (2026-11-28T01:00:00Z), "
+                        "a date (2026-11-28, UTC) or a duration back from now (36h, 7d)")
+    if version_id:
+        parser.add_argument("--version-id", metavar="ID",
+                            help="restore exactly this version of the one key named by --prefix")
 
 
 def bucket_name(text: str) -> str:
@@ -137,10 +152,11 @@ def handler(command: str):
         ls,
         restore,
         trash_report,
+        versions,
     )
 
     return {"backup": backup.run, "drill": drill.run, "check": check.run, "ls": ls.run, "restore": restore.run,
-            "trash-report": trash_report.run, "inspect-book": inspect_book.run}[command]
+            "trash-report": trash_report.run, "inspect-book": inspect_book.run, "versions": versions.run}[command]
 
 
 def main(argv: list[str] | None = None) -> int:

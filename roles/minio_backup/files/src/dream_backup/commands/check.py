@@ -1,11 +1,13 @@
 """`dream-backup check`: preflight of the engine binary, both endpoints, credentials, the buckets and
-the target's versioning, without changing anything."""
+the target's versioning, lifecycle and object lock, without changing anything. A target without a
+noncurrent-version expiry rule is a warning: its history would grow without bound."""
 
 from __future__ import annotations
 
 import json
 
 from dream_backup.engines.base import BACKUP, SOURCE
+from dream_backup.engines.history import UNKNOWN
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.report import table
 
@@ -37,6 +39,7 @@ def run(ctx, args) -> int:
                 ok = state == "Enabled" or not config.require_versioning
                 record("target versioning", ok, (state or "off") + ("" if ok else
                        " (backups are refused while BACKUP_REQUIRE_VERSIONING=true)"))
+                checks.extend(protection_checks(engine, config))
         except EngineError as exc:
             record(f"target bucket {config.target_bucket}", False, str(exc))
     if args.json:
@@ -44,7 +47,37 @@ def run(ctx, args) -> int:
                          indent=2))
     else:
         print(table(["check", "result", "detail"],
-                    [[c["check"], "ok" if c["ok"] else "FAIL", c["detail"]] for c in checks]))
+                    [[c["check"], "FAIL" if not c["ok"] else "WARN" if c.get("warning") else "ok", c["detail"]]
+                     for c in checks]))
     if not checks[0]["ok"]:
         return 2
     return EXIT_OK if all(c["ok"] for c in checks) else EXIT_FAILURE
+
+
+def protection_checks(engine, config) -> list[dict]:
+    """Lifecycle and object lock of the target bucket, as far as the engine can read them."""
+    found = engine.protection(config.target_bucket)
+    cannot = f"unknown (engine {config.engine} cannot read it)"
+    if found.lifecycle == UNKNOWN:
+        lifecycle = {"check": "target lifecycle", "ok": True, "detail": cannot, "lifecycle": None}
+    elif found.lifecycle == "none":
+        lifecycle = {"check": "target lifecycle", "ok": True, "warning": True, "lifecycle": {},
+                     "detail": "no noncurrent-version rule: history would grow without bound"}
+    else:
+        keep = f", keep the {found.keep_newer} newest" if found.keep_newer else ""
+        lifecycle = {"check": "target lifecycle", "ok": True,
+                     "detail": f"noncurrent versions expire after {found.noncurrent_days} days{keep}",
+                     "lifecycle": {"noncurrent_days": found.noncurrent_days, "keep_newer": found.keep_newer}}
+    if found.lock_mode == UNKNOWN:
+        lock = {"check": "target object lock", "ok": True, "detail": cannot, "object_lock": None}
+    elif found.lock_mode == "off":
+        lock = {"check": "target object lock", "ok": True, "detail": "off", "object_lock": {"mode": None}}
+    else:
+        lock = {"check": "target object lock", "ok": True,
+                "detail": f"{found.lock_mode} {found.lock_days} days" if found.lock_days else found.lock_mode,
+                "object_lock": {"mode": found.lock_mode, "days": found.lock_days}}
+    if found.why_unknown and config.engine != "rclone":
+        for item in (lifecycle, lock):
+            if item["detail"] == cannot:
+                item["detail"] = f"unknown ({found.why_unknown})"
+    return [lifecycle, lock]

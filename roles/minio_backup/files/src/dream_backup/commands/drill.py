@@ -3,8 +3,9 @@
 Per bucket both sides are listed; samples are drawn from keys present on both sides, streamed from the
 backup and from production (size + sha256, never ETags) and compared. A sample whose production copy
 is newer than its backup copy is `stale` (the next backup will copy it; not a failure); any other
-difference is `corrupt`; a sample that vanished while the drill ran is `missing`. One record per drill
-is appended to RESTORE_DRILL_LOG, the operations logbook."""
+difference is `corrupt`; a sample that vanished while the drill ran is `missing`. Each bucket also
+records `restorable_since`: the oldest version's time in its backup, the earliest point a restore
+--as-of can reach. One record per drill is appended to RESTORE_DRILL_LOG, the operations logbook."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dream_backup import metrics
+from dream_backup import metrics, pointintime
 from dream_backup.commands.backup import list_both, locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import utc_now
@@ -85,7 +86,18 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
         objects.append(record)
     if any(o["verdict"] in ("corrupt", "missing") for o in objects):
         summary["verdict"] = "fail"
+    summary["restorable_since"] = restorable_since(engine, dst)
     return summary, objects
+
+
+def restorable_since(engine, backup_loc) -> str | None:
+    """The oldest version's time in the bucket's backup (None: no version, or the listing failed)."""
+    try:
+        histories = engine.list_versions(backup_loc)
+    except EngineError:
+        return None
+    oldest = min((v.mtime for h in histories.values() for v in h if v.mtime and not v.delete_marker), default=None)
+    return pointintime.stamp(oldest) if oldest else None
 
 
 def run(ctx, args) -> int:
@@ -138,5 +150,6 @@ def print_report(document: dict) -> None:
     for b in document["buckets"]:
         note = f" — {b['note']}" if b.get("note") else ""
         print(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
-              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source{note}")
+              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source, "
+              f"restorable since {b.get('restorable_since') or '-'}{note}")
     print(f"Drill verdict: {document['verdict']} (logbook record appended)")

@@ -21,6 +21,7 @@ from dream_backup.engines.base import (
     last_line,
     parse_time,
 )
+from dream_backup.engines.mc_history import McHistory
 from dream_backup.errors import ConfigError, EngineError
 
 OVERWRITE_NOT_ALLOWED = "Overwrite not allowed"
@@ -40,7 +41,7 @@ def error_text(obj: dict) -> str:
     return f"{message} ({cause_message})" if cause_message and cause_message != message else message
 
 
-class McEngine(Engine):
+class McEngine(McHistory, Engine):
     name = "mc"
 
     def __init__(self, config, scrub):

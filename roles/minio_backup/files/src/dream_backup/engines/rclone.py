@@ -8,13 +8,14 @@ import os
 
 from dream_backup.engines import proc
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Engine, Location, Obj, last_line, parse_time
+from dream_backup.engines.rclone_history import RcloneHistory
 from dream_backup.errors import ConfigError, EngineError
 
 # Retries bounded so that an unreachable server fails the bucket in minutes, not hours.
 NETWORK_FLAGS = ["--retries", "2", "--low-level-retries", "3", "--contimeout", "15s", "--timeout", "5m"]
 
 
-class RcloneEngine(Engine):
+class RcloneEngine(RcloneHistory, Engine):
     name = "rclone"
 
     def __init__(self, config, scrub):

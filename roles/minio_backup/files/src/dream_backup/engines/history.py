@@ -1,0 +1,84 @@
+"""What both engines offer for the backup's history: every version of every key, the state of a prefix
+at a point in time, copies of exact versions, and the target bucket's retention settings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from dream_backup import pointintime
+from dream_backup.engines.base import HASH_CHUNK, CopyResult, Location, Obj, last_line
+from dream_backup.errors import EngineError
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Version:
+    key: str  # relative to the listed location
+    version_id: str  # the engine's name for this version ('' when the bucket was never versioned)
+    mtime: datetime | None  # the server's last-modified time, UTC (None: the engine cannot tell)
+    size: int
+    md5: str | None = None
+    delete_marker: bool = False
+    latest: bool = False
+
+    def as_obj(self) -> Obj:
+        return Obj(self.key, self.size, self.mtime, self.md5)
+
+
+@dataclass
+class Protection:
+    """The target bucket's lifecycle and object lock as far as the engine can read them."""
+
+    noncurrent_days: int | None = None  # noncurrent versions expire after N days
+    keep_newer: int | None = None  # ... except the N newest noncurrent ones
+    lifecycle: str = UNKNOWN  # 'rule', 'none' or UNKNOWN
+    lock_mode: str = UNKNOWN  # 'GOVERNANCE', 'COMPLIANCE', 'off' or UNKNOWN
+    lock_days: int | None = None
+    why_unknown: str = ""
+
+
+def newest_first(histories: dict[str, list[Version]]) -> dict[str, list[Version]]:
+    """Each key's versions newest first; the engine's 'latest' flag breaks ties within a second."""
+    def order(v: Version):
+        return (v.latest, v.mtime.timestamp() if v.mtime else float("inf"))
+    return {key: sorted(items, key=order, reverse=True) for key, items in histories.items()}
+
+
+class History:
+    """Mixed into an Engine. Subclasses implement list_versions, copy_versions, open_version and
+    protection; state_at has a default built on list_versions and the inclusive rule."""
+
+    def list_versions(self, loc: Location) -> dict[str, list[Version]]:
+        raise NotImplementedError
+
+    def state_at(self, loc: Location, when: datetime) -> dict[str, Version]:
+        return pointintime.state_at(self.list_versions(loc), when)
+
+    def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
+                      when: datetime | None, timeout: float) -> CopyResult:
+        """Copy exactly these keys (relative to src and dst), each as the given version; with
+        ``when`` None the current object is copied."""
+        raise NotImplementedError
+
+    def open_version(self, loc: Location, version: Version, when: datetime | None):
+        raise NotImplementedError
+
+    def protection(self, bucket: str) -> Protection:
+        raise NotImplementedError
+
+    def sha256_version(self, loc: Location, version: Version, when: datetime | None) -> tuple[str, int]:
+        digest = hashlib.sha256()
+        count = 0
+        with self.open_version(loc, version, when) as proc:
+            for block in iter(lambda: proc.stdout.read(HASH_CHUNK), b""):
+                digest.update(block)
+                count += len(block)
+            err = proc.stderr.read().decode(errors="replace")
+            code = proc.wait()
+        if code != 0:
+            raise EngineError(f"reading {loc.side}/{loc.join(version.key)} ({version.version_id or 'current'}) "
+                              f"failed: {last_line(err, self.scrub)}")
+        return digest.hexdigest(), count

@@ -1,0 +1,132 @@
+"""History with mc: `ls --versions` lists every version (delete markers included, latest first within a
+key); the program picks the version current at T itself (mc's `--rewind` means "strictly before T" in
+the machine's local time zone, which is not the inclusive rule restores promise) and copies each chosen
+object with `cp --version-id`, a few at a time."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from dream_backup.engines import proc
+from dream_backup.engines.base import CopyResult, Location, iter_json_objects, last_line, parse_time
+from dream_backup.engines.history import History, Protection, Version, newest_first
+from dream_backup.errors import EngineError
+
+PARALLEL_COPIES = 4
+NO_VERSION = ("", "null")  # objects written while the bucket was unversioned
+
+
+def _error_text(obj: dict) -> str:
+    error = obj.get("error") or {}
+    if not isinstance(error, dict):
+        return str(error)
+    message = error.get("message", "")
+    cause = error.get("cause") or {}
+    cause_message = cause.get("message", "") if isinstance(cause, dict) else ""
+    return f"{message} ({cause_message})" if cause_message and cause_message != message else message
+
+
+class McHistory(History):
+    copies_by_version_id = True
+
+    def _errors_of(self, done) -> list[str]:
+        found = [self.scrub(_error_text(o)) for o in iter_json_objects(done.stdout) if o.get("status") == "error"]
+        if not found and done.returncode != 0:
+            found.append(last_line(done.stderr, self.scrub) or f"mc exited with {done.returncode}")
+        return found
+
+    def list_versions(self, loc: Location) -> dict[str, list[Version]]:
+        path = self.target(loc) + ("/" if loc.path else "")
+        done = self._run(["ls", "--versions", "--recursive", "--json", path])
+        errors = self._errors_of(done)
+        if errors:
+            if "does not exist" in errors[0].lower() or "NoSuchBucket" in errors[0]:
+                raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
+            raise EngineError(f"listing versions of {loc.side}/{loc.join()} failed: {errors[0]}")
+        histories: dict[str, list[Version]] = {}
+        for item in iter_json_objects(done.stdout):
+            if item.get("status") != "success" or item.get("type") != "file":
+                continue
+            key = item["key"]
+            etag = (item.get("etag") or "").strip('"')
+            marker = bool(item.get("isDeleteMarker"))
+            first = key not in histories  # mc prints the latest version of a key first
+            histories.setdefault(key, []).append(Version(
+                key=key, version_id=item.get("versionId") or "", mtime=parse_time(item.get("lastModified")),
+                size=0 if marker else int(item.get("size") or 0),
+                md5=etag if len(etag) == 32 and "-" not in etag else None,
+                delete_marker=marker, latest=first))
+        return newest_first(histories)
+
+    def _copy_one(self, src: Location, dst: Location, version: Version, use_id: bool, timeout: float):
+        args = ["cp", "--json"]
+        if use_id and version.version_id not in NO_VERSION:
+            args += ["--version-id", version.version_id]
+        done = self._run([*args, self.target(src, version.key), self.target(dst, version.key)], timeout)
+        if done.timed_out:
+            return version.key, f"mc cp stopped after the timeout of {timeout:.0f}s"
+        errors = self._errors_of(done)
+        return version.key, (errors[0][:500] if errors else None)
+
+    def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
+                      when: datetime | None, timeout: float) -> CopyResult:
+        result = CopyResult()
+        with ThreadPoolExecutor(max_workers=PARALLEL_COPIES) as pool:
+            jobs = [pool.submit(self._copy_one, src, dst, chosen[key], when is not None, timeout)
+                    for key in sorted(chosen)]
+            for job in jobs:
+                key, error = job.result()
+                if error:
+                    result.errors.append(f"{key}: {error}")
+                else:
+                    result.keys.append(key)
+        return result
+
+    def open_version(self, loc: Location, version: Version, when: datetime | None):
+        args = [self.binary(), "--no-color", "cat"]
+        if when is not None and version.version_id not in NO_VERSION:
+            args += ["--version-id", version.version_id]
+        return proc.stream([*args, self.target(loc, version.key)], self.env)
+
+    def _json_call(self, args: list[str]) -> tuple[dict | None, str]:
+        done = self._run(args)
+        objects = list(iter_json_objects(done.stdout))
+        for obj in objects:
+            if obj.get("status") == "error":
+                return None, self.scrub(_error_text(obj))
+        if done.returncode != 0 or not objects:
+            return None, last_line(done.stderr, self.scrub) or f"mc exited with {done.returncode}"
+        return objects[0], ""
+
+    def protection(self, bucket: str) -> Protection:
+        found = Protection()
+        url = f"{self.target(Location('backup', bucket))}"
+        rules, error = self._json_call(["ilm", "rule", "ls", "--json", url])
+        if rules is not None:
+            found.lifecycle = "none"
+            for rule in ((rules.get("config") or {}).get("Rules") or []):
+                expiry = rule.get("NoncurrentVersionExpiration") or {}
+                if rule.get("Status", "Enabled") == "Enabled" and expiry.get("NoncurrentDays"):
+                    found.lifecycle = "rule"
+                    found.noncurrent_days = int(expiry["NoncurrentDays"])
+                    found.keep_newer = int(expiry.get("NewerNoncurrentVersions") or 0) or None
+        elif re.search(r"lifecycle configuration (does not exist|not set|not found)|NoSuchLifecycle", error, re.I):
+            found.lifecycle = "none"
+        else:
+            found.why_unknown = f"mc could not read the lifecycle: {error}"
+        lock, error = self._json_call(["retention", "info", "--default", "--json", url])
+        if lock is not None:
+            mode = lock.get("mode") or ""
+            found.lock_mode = mode or "off"
+            days = re.match(r"^(\d+)(DAYS|YEARS)$", lock.get("validity") or "")
+            if mode and days:
+                found.lock_days = int(days.group(1)) * (365 if days.group(2) == "YEARS" else 1)
+        elif re.search(r"object lock configuration (does not exist|not found)|ObjectLockConfigurationNotFound",
+                       error, re.I):
+            found.lock_mode = "off"
+        else:
+            found.why_unknown = (found.why_unknown + "; " if found.why_unknown else "") + \
+                f"mc could not read the object lock: {error}"
+        return found

@@ -1,0 +1,146 @@
+"""History with rclone 1.60 (Debian).
+
+- `--s3-versions` lists old versions under rclone's version names (`key-vYYYY-MM-DD-HHMMSS-mmm.ext`);
+  it shows no delete markers and no S3 version ids. The id this engine reports for a version is that
+  rclone version tag (`v2026-11-28-010000-000`), derived from the version's time.
+- `version_at` (set per remote, only on a read-only copy of the backup remote `backupat`) gives the state
+  at T with rclone's own rule: the newest version not later than T, a delete marker hiding the key; that
+  rule is inclusive, like ours (tests prove it against SeaweedFS with T equal to a version's second).
+- With `version_at`, addressing a single object path returns nothing and exits 0, so reads and copies
+  always name the directory and select keys with `--files-from-raw`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+
+from dream_backup.engines import proc
+from dream_backup.engines.base import BACKUP, CopyResult, Location, last_line, parse_time
+from dream_backup.engines.history import UNKNOWN, History, Protection, Version, newest_first
+from dream_backup.errors import EngineError
+
+AT_REMOTE = "backupat"
+_TAGGED = re.compile(r"^(?P<stem>.*)-v(?P<tag>\d{4}-\d\d-\d\d-\d{6}-\d{3})(?P<ext>\.[^./]*)?$")
+LIST_FLAGS = ["--files-only", "--no-mimetype", "--use-server-modtime", "--hash", "--hash-type", "MD5"]
+
+
+def version_tag(mtime: datetime | None) -> str:
+    if mtime is None:
+        return ""
+    moment = mtime.astimezone(UTC)
+    return moment.strftime("v%Y-%m-%d-%H%M%S-") + f"{moment.microsecond // 1000:03d}"
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RcloneHistory(History):
+    def _at_env(self, when: datetime | None) -> dict[str, str]:
+        """The environment with a read-only remote `backupat` that sees the backup as it was at ``when``."""
+        env = dict(self.env)
+        if when is None:
+            return env
+        source = f"RCLONE_CONFIG_{BACKUP.upper()}_"
+        for name, value in self.env.items():
+            if name.startswith(source):
+                env[f"RCLONE_CONFIG_{AT_REMOTE.upper()}_" + name[len(source):]] = value
+        env[f"RCLONE_CONFIG_{AT_REMOTE.upper()}_VERSION_AT"] = rfc3339(when)
+        return env
+
+    def _run_env(self, args: list[str], env: dict, timeout: float | None = 600) -> proc.Finished:
+        return proc.run([self.binary(), *args, *self.common], env, timeout)
+
+    def _lsjson(self, remote: str, env: dict, extra: list[str], what: str) -> list[dict]:
+        from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415 - no import cycle
+
+        done = self._run_env(["lsjson", "-R", *LIST_FLAGS, *extra, *NETWORK_FLAGS, remote], env)
+        if done.returncode == 3 and "directory not found" in done.stderr:
+            return []
+        if done.returncode != 0:
+            raise EngineError(f"{what} failed: {last_line(done.stderr, self.scrub)}")
+        return json.loads(done.stdout or "[]")
+
+    def list_versions(self, loc: Location) -> dict[str, list[Version]]:
+        if loc.side == BACKUP and not self.bucket_exists(loc.side, loc.bucket):
+            raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
+        items = self._lsjson(self.remote(loc), self.env, ["--s3-versions"],
+                             f"listing versions of {loc.side}/{loc.join()}")
+        histories: dict[str, list[Version]] = {}
+        current = set()
+        for item in items:
+            path, mtime = item["Path"], parse_time(item.get("ModTime"))
+            md5 = (item.get("Hashes") or {}).get("md5") or None
+            folder, _, name = path.rpartition("/")
+            match = _TAGGED.match(name)
+            # An old version only when rclone's tag equals its own time (a key may look like a tag).
+            if match and version_tag(mtime) == "v" + match.group("tag"):
+                key = (folder + "/" if folder else "") + match.group("stem") + (match.group("ext") or "")
+                latest = False
+            else:
+                key, latest = path, True
+                current.add(key)
+            histories.setdefault(key, []).append(Version(key, version_tag(mtime), mtime, int(item["Size"]), md5,
+                                                         latest=latest))
+        for key, history in histories.items():
+            if key not in current:  # rclone hides delete markers: the key's current version is one
+                history.append(Version(key, "", None, 0, delete_marker=True, latest=True))
+        return newest_first(histories)
+
+    def state_at(self, loc: Location, when: datetime) -> dict[str, Version]:
+        items = self._lsjson(f"{AT_REMOTE}:{loc.join()}", self._at_env(when), [],
+                             f"listing {loc.side}/{loc.join()} as of {rfc3339(when)}")
+        chosen = {}
+        for item in items:
+            mtime = parse_time(item.get("ModTime"))
+            chosen[item["Path"]] = Version(item["Path"], version_tag(mtime), mtime, int(item["Size"]),
+                                           (item.get("Hashes") or {}).get("md5") or None)
+        return chosen
+
+    def _keys_file(self, keys) -> str:
+        handle, path = tempfile.mkstemp(prefix="keys-", dir=self.workdir)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("".join(k + "\n" for k in keys))
+        return path
+
+    def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
+                      when: datetime | None, timeout: float) -> CopyResult:
+        from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415
+
+        source = f"{AT_REMOTE}:{src.join()}" if when is not None else self.remote(src)
+        keys = self._keys_file(sorted(chosen))
+        # --ignore-times: copy every listed key, also over a same-size damaged object.
+        args = ["copy", source, self.remote(dst), "--files-from-raw", keys, "--ignore-times", "--metadata",
+                "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
+        if self.config.bandwidth:
+            args += ["--bwlimit", self.config.bandwidth]
+        done = self._run_env(args, self._at_env(when), timeout)
+        os.unlink(keys)
+        result = CopyResult(timed_out=done.timed_out)
+        for line in done.stderr.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("level") == "error":
+                where = f"{entry['object']}: " if entry.get("object") else ""
+                result.errors.append(self.scrub(where + entry.get("msg", ""))[:500])
+            elif entry.get("msg", "").startswith("Copied") and entry.get("object"):
+                result.keys.append(entry["object"])
+        return self.settle(result, done, timeout)
+
+    def open_version(self, loc: Location, version: Version, when: datetime | None):
+        from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415
+
+        folder, _, name = loc.join(version.key).rpartition("/")
+        keys = self._keys_file([name])
+        remote = AT_REMOTE if when is not None else loc.side
+        return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, "--files-from-raw", keys,
+                            f"{remote}:{folder}"], self._at_env(when))
+
+    def protection(self, bucket: str) -> Protection:
+        why = "engine rclone cannot read it (rclone 1.60 has no lifecycle or object lock command)"
+        return Protection(lifecycle=UNKNOWN, lock_mode=UNKNOWN, why_unknown=why)
