@@ -157,6 +157,37 @@ def test_bad_arguments_are_logged(deploy):
     assert run.last("Backup failed")["reason"].startswith("bad arguments")
 
 
+def test_read_only_commands_that_end_non_zero_log_why(deploy):
+    d = deploy()
+    d.write_env(BACKUP_TARGET_SECRET_KEY="not-the-right-secret-" + "z" * 10)
+    check = d.run("check")
+    assert check.code == 1
+    assert check.log[-1]["message"] == "Check failed" and f"target bucket {d.target_bucket}" in check.log[-1]["reason"]
+    # books/ may or may not exist on the shared server: either way the book is not there
+    inspected = d.run("inspect-book", f"no-such-book-{d.token}")
+    assert inspected.code == 1
+    last = inspected.log[-1]
+    assert last["message"] == "Book inspection failed"
+    assert "holds no objects" in last["reason"] or "does not exist" in last["reason"]
+
+
+def test_failed_dry_run_is_logged_but_touches_no_metrics_or_healthcheck(deploy, tmp_path):
+    with pings_server() as pings:
+        metrics = tmp_path / "metrics.prom"
+        d = deploy(BACKUP_METRICS_FILE=str(metrics), BACKUP_HEALTHCHECK_URL=pings.base + PING)
+        d.write_env(BACKUP_TIMEOUT="soon")
+        refused = d.run("--dry-run")
+        assert refused.code == 2
+        assert refused.last("Backup failed")["dry_run"] is True
+        d.write_env(BACKUP_TIMEOUT="6h", MINIO_BACKUP_BUCKETS=",".join([*d.buckets, "gone-" + d.token]))
+        failed = d.run("--dry-run")
+        assert failed.code == 1
+        line = failed.last("Backup failed")
+        assert line["dry_run"] is True and "gone-" + d.token in line["reason"]
+        assert "Mirror failed" not in refused.messages() + failed.messages()
+        assert not metrics.exists() and pings.requests == []
+
+
 class HeldLock:
     """Another process holding the writers' lock, as a running backup does (its pid in the file)."""
 

@@ -220,7 +220,8 @@ class Context:
         self.log.close()
 
 
-def refused(command: str, env_file: str | None, log_path: str | None, buckets, reason: str, code: int) -> int:
+def refused(command: str, env_file: str | None, log_path: str | None, buckets, reason: str, code: int,
+            dry_run: bool = False) -> int:
     """A run that ended before its configuration was usable: report it wherever that can still be
     determined (flags > environment > env file, even an invalid one > defaults); stderr alone only
     when the log file itself cannot be written."""
@@ -235,7 +236,7 @@ def refused(command: str, env_file: str | None, log_path: str | None, buckets, r
             listed = [b.strip() for b in values.get("MINIO_BACKUP_BUCKETS", "").split(",") if b.strip()]
             outcome.backup_failed(log, reason=reason, code=code, buckets=buckets or listed,
                                   metrics_file=values.get("BACKUP_METRICS_FILE", ""),
-                                  healthcheck_url=values.get("BACKUP_HEALTHCHECK_URL", ""))
+                                  healthcheck_url=values.get("BACKUP_HEALTHCHECK_URL", ""), dry_run=dry_run)
         else:
             log.error(COMMANDS[command].failed, reason=reason)
     finally:
@@ -248,7 +249,7 @@ def failed(ctx: Context, reason: str, code: int, every_bucket: bool = True) -> i
     if command == "backup":
         buckets = (ctx.args.bucket or list(config.buckets)) if every_bucket else []
         outcome.backup_failed(ctx.log, reason=reason, code=code, buckets=buckets, metrics_file=config.metrics_file,
-                              healthcheck_url=config.healthcheck_url)
+                              healthcheck_url=config.healthcheck_url, dry_run=ctx.args.dry_run)
     else:
         ctx.log.error(COMMANDS[command].failed, reason=reason)
     return code
@@ -275,15 +276,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc.usage}dream-backup: error: {exc}", file=sys.stderr)
         name, _ = command_index(argv)
         return refused(name or DEFAULT_COMMAND, declared(argv, "--env-file") or DEFAULT_ENV_FILE,
-                       declared(argv, "--log-path"), [], f"bad arguments: {exc}", EXIT_REFUSED)
+                       declared(argv, "--log-path"), [], f"bad arguments: {exc}", EXIT_REFUSED,
+                       dry_run="--dry-run" in argv)
     try:
         ctx = Context(args)
     except DreamBackupError as exc:
         return refused(args.command, args.env_file, args.log_path, getattr(args, "bucket", None) or [],
-                       str(exc), exc.exit_code)
+                       str(exc), exc.exit_code, dry_run=getattr(args, "dry_run", False))
     handler = importlib.import_module(f"dream_backup.commands.{COMMANDS[args.command].module}").run
     try:
-        return handler(ctx, args)
+        code = handler(ctx, args)
+        if code and not ctx.log.errors:  # a non-zero end always leaves its line, whatever the command
+            ctx.log.error(COMMANDS[args.command].failed, reason=f"ended with exit code {code}")
+        return code
     except LockedError as exc:
         return locked(ctx, exc)
     except DreamBackupError as exc:

@@ -54,6 +54,7 @@ class RunLog:
         self.path = path
         self.scrub = scrub
         self.echo = echo
+        self.errors = 0  # ERROR lines written: a run that ends non-zero has at least one
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         except OSError as exc:
@@ -82,6 +83,7 @@ class RunLog:
         return self.write("WARNING", message, **fields)
 
     def error(self, message: str, **fields) -> dict:
+        self.errors += 1
         return self.write("ERROR", message, **fields)
 
     def close(self) -> None:
@@ -95,6 +97,7 @@ class StderrLog(RunLog):
         self.path = ""
         self.scrub = scrub
         self.echo = True
+        self.errors = 0
         self.handle = None
 
     def write(self, level: str, message: str, **fields) -> dict:

@@ -34,12 +34,17 @@ def buckets_failed(log, buckets, reason: str) -> dict[tuple[str, str], float]:
     return {("dream_backup_bucket_success", bucket): 0 for bucket in buckets}
 
 
-def backup_failed(log, *, reason: str, code: int, buckets, metrics_file: str, healthcheck_url: str) -> None:
-    """A backup run that stopped before its buckets were mirrored."""
+def backup_failed(log, *, reason: str, code: int, buckets, metrics_file: str, healthcheck_url: str,
+                  dry_run: bool = False) -> None:
+    """A backup run that stopped before its buckets were mirrored. A dry run only logs it: it backs up
+    nothing, so it changes neither the metrics nor the healthcheck."""
+    if dry_run:
+        log.error(BACKUP_FAILED, dry_run=True, reason=reason, host=socket.gethostname())
+        return
     samples = buckets_failed(log, buckets, reason)
     log.error(BACKUP_FAILED, reason=reason, host=socket.gethostname())
     write_metrics(log, metrics_file, code, samples)
-    health.ping(healthcheck_url, "fail", log, body=reason)
+    health.ping(healthcheck_url, "fail", log, body=log.scrub(reason))
 
 
 def backup_skipped(log, *, reason: str, pid: int | None, held_since: float | None, stale_after: float,

@@ -125,6 +125,9 @@ def dry_run(ctx, engine, buckets) -> int:
             note = f"would delete {len(deletions)}; " + note
         rows.append([bucket, str(len(keys)), human_bytes(size), note])
     ctx.log.info("Dry run", results=plans)
+    failed = [row[0] for row in rows if row[3].startswith("error: ")]
+    if failed:
+        ctx.log.error(BACKUP_FAILED, dry_run=True, reason=f"dry run: listing failed for {', '.join(failed)}")
     print("Dry run: nothing was copied.")
     print(table(["bucket", "would copy", "bytes", "first keys"], rows))
     return code

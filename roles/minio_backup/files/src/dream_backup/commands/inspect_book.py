@@ -102,6 +102,8 @@ def run(ctx, args) -> int:
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print_report(document)
+    if problems:
+        ctx.log.error("Book inspection failed", book=args.book, reason="; ".join(problems))
     return EXIT_FAILURE if problems else EXIT_OK
 
 
