@@ -38,7 +38,8 @@ def test_the_command_is_only_at_its_position(argv, command, expected):
         assert getattr(args, name) == value, name
 
 
-@pytest.mark.parametrize("argv", [["--bucket"], ["--no-such-flag"], ["--json", "drill"], ["ls", "sideways"],
+@pytest.mark.parametrize("argv", [["--bucket"], ["--no-such-flag"], ["--env-file"], ["drill", "--log-path"],
+                                  ["--json", "drill"], ["ls", "sideways"],
                                   ["drill", "--samples", "many"], ["restore"]])
 def test_bad_arguments_are_an_error_not_an_exit(argv):
     with pytest.raises(cli.ArgumentsError):

@@ -150,7 +150,8 @@ def build_parser() -> Parser:
                     epilog=EXIT_CODES_HELP)
     global_options(parser, top=True)
     parser.add_argument("--version", action="version", version=f"dream-backup {VERSION}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser,
+                                required=True)
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help, epilog=EXIT_CODES_HELP,
                                allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,7 +165,7 @@ def command_index(argv: list[str]) -> tuple[str | None, int]:
     index = 0
     while index < len(argv):
         token = argv[index]
-        if token in GLOBAL_VALUE_OPTIONS:
+        if token in GLOBAL_VALUE_OPTIONS and index + 1 < len(argv):
             index += 2
         elif token.startswith(tuple(f"{name}=" for name in GLOBAL_VALUE_OPTIONS)):
             index += 1
@@ -184,7 +185,7 @@ def declared(argv: list[str], option: str) -> str | None:
     """An option's last value in argv, read without the parser (for arguments the parser refused)."""
     value = None
     for index, token in enumerate(argv):
-        if token == option and index + 1 < len(argv):
+        if token == option and index + 1 < len(argv) and not argv[index + 1].startswith("-"):
             value = argv[index + 1]
         elif token.startswith(option + "="):
             value = token.split("=", 1)[1]
