@@ -42,7 +42,19 @@ KINDS = {
     "BACKUP_LOCK_FILE": "abspath",
     "RESTORE_DRILL_LOG": "abspath",
     "TRASH_RETENTION_DAYS": "positive_int",
+    "MINIO_SOURCE_REGION": "region",
+    "BACKUP_TARGET_REGION": "region",
+    "BACKUP_S3_PROVIDER": "s3_provider",
+    "BACKUP_LOCK_STALE_AFTER": "duration_optional",
 }
+
+# The S3 providers rclone 1.60 knows (`rclone help backend s3`, option --s3-provider). The mc engine
+# ignores the provider (mc detects the server's flavour itself).
+S3_PROVIDERS = (
+    "AWS", "Alibaba", "Ceph", "ChinaMobile", "Cloudflare", "ArvanCloud", "DigitalOcean", "Dreamhost",
+    "HuaweiOBS", "IBMCOS", "IDrive", "IONOS", "LyveCloud", "Minio", "Netease", "RackCorp", "Scaleway",
+    "SeaweedFS", "StackPath", "Storj", "TencentCOS", "Wasabi", "Qiniu", "Other",
+)
 SECRET_VARIABLES = frozenset(name for name, kind in KINDS.items() if kind == "secret")
 MASK = "********"
 
@@ -52,6 +64,8 @@ _DURATION = re.compile(r"^\d+(\.\d+)?[smhd]?$")
 _BANDWIDTH = re.compile(r"^\d+(\.\d+)?[KMG]?$", re.IGNORECASE)
 _BOOLS = {"true", "false", "yes", "no", "1", "0", "on", "off"}
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+# AWS-style names (us-east-1), and the other spellings S3 services use (fr-par, auto, default).
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 def bucket_error(name):
@@ -82,7 +96,10 @@ def _endpoint_error(value, optional_path=False):
 
 def value_error(name, value, engine="mc"):
     """Why ``value`` is not valid for variable ``name``, or None. Never includes the value of a secret."""
-    kind = KINDS[name]
+    return _kind_error(KINDS[name], value, engine)
+
+
+def _kind_error(kind, value, engine="mc"):
     # Not only newline and NUL: the file is read with str.splitlines(), which also breaks a line at
     # \r, \f, \v, \x1c-\x1e, \x85, U+2028 and U+2029. isprintable() refuses all of them, tabs and the
     # other invisible characters too. The message never shows the value: it may be a secret.
@@ -130,6 +147,13 @@ def value_error(name, value, engine="mc"):
     if kind == "duration":
         return None if _DURATION.match(value) and float(value.rstrip("smhd")) > 0 \
             else "must be a positive duration such as 90s, 30m, 6h or 1d"
+    if kind == "duration_optional":
+        return None if not value else _kind_error("duration", value)
+    if kind == "region":
+        return None if _REGION.match(value) else \
+            "must be a region name such as us-east-1 (letters, digits, '.', '_' and '-')"
+    if kind == "s3_provider":
+        return None if value in S3_PROVIDERS else "must be one of " + ", ".join(S3_PROVIDERS)
     if kind == "bandwidth":
         return None if not value or _BANDWIDTH.match(value) else "must be bytes per second such as 512K or 20M"
     if kind == "url_optional":

@@ -27,6 +27,8 @@ def test_target_stopped_before_the_run(fault_deploy, fault_world):
     run = d.run()
     assert run.code == 1
     assert run.log[-1]["message"] == "Backup failed" and "not usable" in run.log[-1]["reason"]
+    failed = {r["bucket"]: r["reason"] for r in run.log if r["message"] == "Mirror failed"}
+    assert set(failed) == set(d.buckets) and all("not usable" in reason for reason in failed.values())
     fault_world.by_name("offsite").restart()
     assert d.read(d.buckets[0], key, side="backup") == b"first version"
     again = d.run()

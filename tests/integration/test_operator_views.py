@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -90,7 +93,8 @@ def test_book_shown_completely(deploy):
     assert {t["key"] for t in doc["tree"]} == {k[len(book) + 1:] for k in objects}
     assert doc["config"] == {"title": "T"}
     assert doc["media"]["image"] == ["images/cover.png", "images/pages/page 1.png"]
-    assert doc["media"]["audio"] == ["audio/chapter-1.wav"] and doc["media"]["video"] == ["video/intro.mp4"]
+    assert doc["media"]["audio"] == ["audio/chapter-1.wav", "audio/chapter-2.mp3"]
+    assert doc["media"]["video"] == ["video/intro.mp4"]
 
 
 @pytest.mark.parametrize(("config", "words"), [(b'{"title": ', "not valid JSON"), (None, "config.json is missing")])
@@ -143,3 +147,54 @@ def test_html_page_opens_headless_and_shows_tree_and_image(deploy, tmp_path):
     assert 'data-images-loaded="yes"' in dom
     assert "cover.png" in dom and "page 1.png" in dom and "intro.mp4" in dom
     assert '<li class="folder">images/' in dom
+
+
+def headless(page, profile, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                           "--disable-sync", f"--user-data-dir={profile}", *flags, "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+MEDIA_ELEMENT = re.compile(r'<(audio|video) controls="" preload="metadata" src="(data:([a-z0-9/]+);base64,([^"]+))">')
+
+
+def test_html_page_plays_audio_and_video_inline(deploy, tmp_path):
+    assert CHROMIUM, "chromium is installed by tests/support/install_system_deps.sh"
+    d = deploy()
+    book = f"book-{d.token}"
+    objects = seed_book(d, book)
+    page = tmp_path / "book.html"
+    assert d.run("inspect-book", book, "--html", str(page)).code == 0
+    # The page as the browser builds it, under its own Content-Security-Policy: no violation logged.
+    shown = headless(page, tmp_path / "profile", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000")
+    assert "Content Security Policy" not in shown.stderr and "Refused to load" not in shown.stderr
+    elements = MEDIA_ELEMENT.findall(shown.stdout)
+    assert sorted((tag, mime) for tag, _, mime, _ in elements) == [
+        ("audio", "audio/mpeg"), ("audio", "audio/wav"), ("video", "video/mp4")]
+    expected = {f"{book}/audio/chapter-1.wav", f"{book}/audio/chapter-2.mp3", f"{book}/video/intro.mp4"}
+    assert {base64.b64decode(data) for *_, data in elements} == {objects[k][0] for k in expected}
+    # The same sources in a probe page that reports what the browser made of them: each one plays.
+    probe = tmp_path / "probe.html"
+    tags = "".join(f'<{tag} preload="auto" src="{html.escape(src)}"></{tag}>' for tag, src, _, _ in elements)
+    probe.write_text(f"""<!DOCTYPE html><html><body>{tags}<script>
+document.querySelectorAll('audio,video').forEach(function (e) {{
+  e.addEventListener('loadedmetadata', function () {{ e.setAttribute('data-duration', String(e.duration)); }});
+  e.addEventListener('error', function () {{ e.setAttribute('data-error', String(e.error.code)); }});
+}});
+</script></body></html>""")
+    played = headless(probe, tmp_path / "probe-profile", "--virtual-time-budget=5000").stdout
+    durations = [float(x) for x in re.findall(r'data-duration="([\d.]+)"', played)]
+    assert 'data-error="' not in played and len(durations) == 3 and all(x > 0 for x in durations)
+
+
+def test_html_page_names_media_too_large_to_embed_without_a_link(deploy, tmp_path):
+    d = deploy()
+    book = f"book-{d.token}"
+    seed_book(d, book)
+    d.put("books", f"{book}/video/full.mp4", b"\x00" * (4 * 1024 * 1024 + 1), content_type="video/mp4")
+    page = tmp_path / "book.html"
+    assert d.run("inspect-book", book, "--html", str(page)).code == 0
+    text = page.read_text()
+    assert re.search(r'<figure class="not-embedded"><figcaption>video/full\.mp4 .*?not embedded in this page', text)
+    assert text.count("<video ") == 1 and "href=" not in text and "full.mp4\"" not in text

@@ -44,10 +44,59 @@ def tiny_wav(samples: int = 800) -> bytes:
             + struct.pack("<I", len(data)) + data)
 
 
-def tiny_mp4() -> bytes:
-    """An ftyp box and some payload: recognisable as MP4 by its signature, not playable."""
-    ftyp = b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2mp41"
-    return struct.pack(">I", len(ftyp) + 4) + ftyp + b"\x00" * 256
+MP3_FRAME_HEADER = b"\xff\xfb\x90\xc0"  # MPEG-1 Layer III, no CRC, 128 kbit/s, 44.1 kHz, mono
+MP3_FRAME_SIZE = 144 * 128000 // 44100  # 417 bytes, no padding
+MP3_SAMPLES_PER_FRAME = 1152
+
+
+def tiny_mp3(frames: int = 40) -> bytes:
+    """Valid MP3 frames of silence (all-zero side information and main data), about a second."""
+    return (MP3_FRAME_HEADER + b"\x00" * (MP3_FRAME_SIZE - len(MP3_FRAME_HEADER))) * frames
+
+
+def _box(kind: bytes, *parts: bytes) -> bytes:
+    body = b"".join(parts)
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _full_box(kind: bytes, version_flags: int, *parts: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version_flags), *parts)
+
+
+def _descriptor(tag: int, body: bytes) -> bytes:
+    return bytes([tag, len(body)]) + body  # every descriptor here is shorter than 128 bytes
+
+
+def tiny_mp4(frames: int = 40) -> bytes:
+    """A valid, playable MP4 (ISO base media file) with one audio track: the MP3 frames of tiny_mp3()
+    (object type 0x6B) in one chunk. Browsers play it in a <video> element."""
+    rate, duration = 44100, frames * MP3_SAMPLES_PER_FRAME
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 512), b"isomiso2mp41")
+    esds = _full_box(b"esds", 0, _descriptor(0x03, struct.pack(">HB", 1, 0) + _descriptor(
+        0x04, struct.pack(">BB", 0x6B, 0x15) + b"\x00\x00\x00" + struct.pack(">II", 128000, 128000))
+        + _descriptor(0x06, b"\x02")))
+    mp4a = _box(b"mp4a", b"\x00" * 6, struct.pack(">H", 1), b"\x00" * 8,
+                struct.pack(">HHHHI", 1, 16, 0, 0, rate << 16), esds)
+
+    def moov(chunk_offset: int) -> bytes:
+        stbl = _box(b"stbl", _full_box(b"stsd", 0, struct.pack(">I", 1), mp4a),
+                    _full_box(b"stts", 0, struct.pack(">III", 1, frames, MP3_SAMPLES_PER_FRAME)),
+                    _full_box(b"stsc", 0, struct.pack(">IIII", 1, 1, frames, 1)),
+                    _full_box(b"stsz", 0, struct.pack(">II", MP3_FRAME_SIZE, frames)),
+                    _full_box(b"stco", 0, struct.pack(">II", 1, chunk_offset)))
+        minf = _box(b"minf", _full_box(b"smhd", 0, b"\x00" * 4),
+                    _box(b"dinf", _full_box(b"dref", 0, struct.pack(">I", 1), _full_box(b"url ", 1))), stbl)
+        mdia = _box(b"mdia", _full_box(b"mdhd", 0, struct.pack(">IIIIHH", 0, 0, rate, duration, 0x55C4, 0)),
+                    _full_box(b"hdlr", 0, b"\x00" * 4, b"soun", b"\x00" * 12, b"SoundHandler\x00"), minf)
+        tkhd = _full_box(b"tkhd", 7, struct.pack(">IIIII", 0, 0, 1, 0, duration * 1000 // rate), b"\x00" * 8,
+                         struct.pack(">hhhH", 0, 0, 0x0100, 0), matrix, struct.pack(">II", 0, 0))
+        mvhd = _full_box(b"mvhd", 0, struct.pack(">IIIIIH", 0, 0, 1000, duration * 1000 // rate, 0x10000, 0x0100),
+                         b"\x00" * 10, matrix, b"\x00" * 24, struct.pack(">I", 2))
+        return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
+
+    header = len(ftyp) + len(moov(0)) + 8  # the frames start right after the mdat box header
+    return ftyp + moov(header) + _box(b"mdat", tiny_mp3(frames))
 
 
 def book_objects(book_id: str, title: str, colour: tuple[int, int, int]) -> dict[str, tuple[bytes, str]]:
@@ -57,6 +106,7 @@ def book_objects(book_id: str, title: str, colour: tuple[int, int, int]) -> dict
         f"{book_id}/images/cover.png": (tiny_png(colour), "image/png"),
         f"{book_id}/images/pages/page 1.png": (tiny_png(colour[::-1]), "image/png"),
         f"{book_id}/audio/chapter-1.wav": (tiny_wav(), "audio/wav"),
+        f"{book_id}/audio/chapter-2.mp3": (tiny_mp3(), "audio/mpeg"),
         f"{book_id}/video/intro.mp4": (tiny_mp4(), "video/mp4"),
     }
 

@@ -140,6 +140,10 @@ BAD_VALUES = [
     ("MINIO_SOURCE_ACCESS_KEY", "", "MINIO_SOURCE_ACCESS_KEY"),
     ("MINIO_SOURCE_ACCESS_KEY", "line\nbreak", "MINIO_SOURCE_ACCESS_KEY"),
     ("BACKUP_TARGET_SECRETKEY", "typo", "BACKUP_TARGET_SECRETKEY"),
+    ("MINIO_SOURCE_REGION", "eu west 1", "MINIO_SOURCE_REGION"),
+    ("BACKUP_TARGET_REGION", "", "BACKUP_TARGET_REGION"),
+    ("BACKUP_S3_PROVIDER", "minio", "BACKUP_S3_PROVIDER"),
+    ("BACKUP_LOCK_STALE_AFTER", "7 hours", "BACKUP_LOCK_STALE_AFTER"),
 ]
 
 # The program reads the file with str.splitlines(), which also breaks at \r, \v, \f, \x1c-\x1e, \x85,
@@ -157,6 +161,14 @@ CONTROL_TARGETS = [("MINIO_SOURCE_SECRET_KEY", SOURCE_SECRET + "{}tail"), ("BACK
                    ("MINIO_SOURCE_ENDPOINT", "https://minio.example.com{}")]
 BAD_VALUES += [pytest.param(name, template.format(char), name, id=f"{name}-{label}")
                for name, template in CONTROL_TARGETS for label, char in CONTROL_CHARACTERS.items()]
+
+
+@pytest.mark.parametrize(("name", "value"), [("MINIO_SOURCE_REGION", "eu-west-3"), ("BACKUP_TARGET_REGION", "fr-par"),
+                                             ("BACKUP_S3_PROVIDER", "Wasabi"), ("BACKUP_LOCK_STALE_AFTER", "8h")])
+def test_regions_provider_and_stale_lock_age_are_accepted(run_module, env_path, name, value):
+    result = run_module("backup_env", {"path": str(env_path), "variables": good_variables(**{name: value})})
+    assert not result.get("failed"), result.get("msg")
+    assert f'{name}="{value}"' in env_path.read_text()
 
 
 @pytest.mark.parametrize(("name", "value", "named"), BAD_VALUES)

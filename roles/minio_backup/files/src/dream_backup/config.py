@@ -29,7 +29,12 @@ DEFAULTS = {
     "BACKUP_LOCK_FILE": "/run/lock/dream-backup.lock",
     "RESTORE_DRILL_LOG": "/var/log/minio-restore-drill.log",
     "TRASH_RETENTION_DAYS": "7",
+    "MINIO_SOURCE_REGION": "us-east-1",
+    "BACKUP_TARGET_REGION": "us-east-1",
+    "BACKUP_S3_PROVIDER": "Minio",
+    "BACKUP_LOCK_STALE_AFTER": "",  # empty: BACKUP_TIMEOUT + 1h
 }
+LOCK_STALE_MARGIN = 3600.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -37,6 +42,14 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_duration(text: str) -> float:
     unit = text[-1] if text[-1] in _SECONDS else "s"
     return float(text.rstrip("smhd")) * _SECONDS[unit]
+
+
+def lock_stale_after(values: dict[str, str]) -> float:
+    """Seconds after which a held lock is reported as a failure: BACKUP_LOCK_STALE_AFTER, else
+    BACKUP_TIMEOUT + 1h (a run that should have ended by then is stuck)."""
+    if values.get("BACKUP_LOCK_STALE_AFTER"):
+        return parse_duration(values["BACKUP_LOCK_STALE_AFTER"])
+    return parse_duration(values.get("BACKUP_TIMEOUT") or DEFAULTS["BACKUP_TIMEOUT"]) + LOCK_STALE_MARGIN
 
 
 def parse_bool(text: str) -> bool:
@@ -48,6 +61,7 @@ class Endpoint:
     url: str
     access_key: str
     secret_key: str = field(repr=False)
+    region: str = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class Config:
     lock_file: str
     drill_log: str
     trash_retention_days: int
+    s3_provider: str = "Minio"
+    lock_stale_after: float = 6 * 3600 + LOCK_STALE_MARGIN
     env_file: str = ""
 
     @property
@@ -138,9 +154,9 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
 
     return Config(
         source=Endpoint(merged["MINIO_SOURCE_ENDPOINT"].rstrip("/"), merged["MINIO_SOURCE_ACCESS_KEY"],
-                        merged["MINIO_SOURCE_SECRET_KEY"]),
+                        merged["MINIO_SOURCE_SECRET_KEY"], merged["MINIO_SOURCE_REGION"]),
         target=Endpoint(merged["BACKUP_TARGET_ENDPOINT"].rstrip("/"), merged["BACKUP_TARGET_ACCESS_KEY"],
-                        merged["BACKUP_TARGET_SECRET_KEY"]),
+                        merged["BACKUP_TARGET_SECRET_KEY"], merged["BACKUP_TARGET_REGION"]),
         target_bucket=merged["BACKUP_TARGET_BUCKET"],
         target_prefix=merged["BACKUP_TARGET_PREFIX"],
         buckets=tuple(b.strip() for b in merged["MINIO_BACKUP_BUCKETS"].split(",")),
@@ -158,5 +174,33 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         lock_file=merged["BACKUP_LOCK_FILE"],
         drill_log=merged["RESTORE_DRILL_LOG"],
         trash_retention_days=int(merged["TRASH_RETENTION_DAYS"]),
+        s3_provider=merged["BACKUP_S3_PROVIDER"],
+        lock_stale_after=lock_stale_after(merged),
         env_file=env_file or "",
     )
+
+
+def best_effort(env_file: str | None, environ: dict[str, str] | None = None,
+                overrides: dict[str, str] | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What can still be known after load() refused, so that the refusal reaches the log, the metrics
+    and the healthcheck: each variable from the highest layer (flags > environment > env file >
+    defaults) whose value is valid on its own; malformed lines and unknown names of the env file are
+    skipped. Also every secret any layer holds, for the scrubber. Never raises."""
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, str] = {}
+    if env_file:
+        try:
+            with open(env_file, encoding="utf-8") as handle:
+                file_values = envspec.parse(handle.read())
+        except (OSError, UnicodeDecodeError):
+            pass
+    layers = [{k: v for k, v in (overrides or {}).items() if v is not None}, environ, file_values, DEFAULTS]
+    values: dict[str, str] = {}
+    for name in envspec.KINDS:
+        for layer in layers:
+            value = layer.get(name)
+            if value is not None and envspec.value_error(name, value, "rclone") is None:
+                values[name] = value
+                break
+    secrets = tuple(layer[name] for layer in layers[:3] for name in envspec.SECRET_VARIABLES if layer.get(name))
+    return values, secrets

@@ -31,4 +31,11 @@ class EngineError(DreamBackupError):
 
 
 class LockedError(DreamBackupError):
+    """Another run holds the lock. ``pid`` and ``held_since`` (epoch seconds) when they are known."""
+
     exit_code = EXIT_LOCKED
+
+    def __init__(self, message: str, pid: int | None = None, held_since: float | None = None):
+        super().__init__(message)
+        self.pid = pid
+        self.held_since = held_since

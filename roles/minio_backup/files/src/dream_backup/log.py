@@ -15,6 +15,8 @@ COMPLETED_MIRROR = "Completed mirror"
 MIRROR_FAILED = "Mirror failed"
 BACKUP_FAILED = "Backup failed"
 BACKUP_COMPLETED = "Backup completed"
+MIRROR_EVENT = "Mirror event"
+BACKUP_SKIPPED = "Backup skipped: another run is in progress"
 
 
 def utc_now() -> str:
@@ -33,6 +35,17 @@ class Scrubber:
             text = text.replace(secret, "********")
         return text
 
+    def value(self, value):
+        """``value`` with every string inside it scrubbed (an engine's JSON payload before it is logged:
+        the line is scrubbed again as text, but JSON escaping could hide a secret from that pass)."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
 
 class RunLog:
     """Appends JSON lines to the log file and echoes a short text line to stderr (the cron log)."""
@@ -41,6 +54,7 @@ class RunLog:
         self.path = path
         self.scrub = scrub
         self.echo = echo
+        self.errors = 0  # ERROR lines written: a run that ends non-zero has at least one
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         except OSError as exc:
@@ -54,9 +68,13 @@ class RunLog:
         self.handle.write(line + "\n")
         self.handle.flush()
         if self.echo:
-            extras = " ".join(f"{k}={record[k]}" for k in ("bucket", "reason") if k in record)
-            print(self.scrub(f"{record['ts']} {level} {message} {extras}".rstrip()), file=sys.stderr)
+            self.echo_line(record)
         return record
+
+    def echo_line(self, record: dict) -> None:
+        extras = " ".join(f"{k}={record[k]}" for k in ("bucket", "reason") if k in record)
+        print(self.scrub(f"{record['ts']} {record['level']} {record['message']} {extras}".rstrip()),
+              file=sys.stderr)
 
     def info(self, message: str, **fields) -> dict:
         return self.write("INFO", message, **fields)
@@ -65,7 +83,28 @@ class RunLog:
         return self.write("WARNING", message, **fields)
 
     def error(self, message: str, **fields) -> dict:
+        self.errors += 1
         return self.write("ERROR", message, **fields)
 
     def close(self) -> None:
         self.handle.close()
+
+
+class StderrLog(RunLog):
+    """The same interface when no log file can be written: the short text lines on stderr only."""
+
+    def __init__(self, scrub: Scrubber):
+        self.path = ""
+        self.scrub = scrub
+        self.echo = True
+        self.errors = 0
+        self.handle = None
+
+    def write(self, level: str, message: str, **fields) -> dict:
+        record = {"ts": utc_now(), "level": level, "message": message}
+        record.update({k: v for k, v in fields.items() if v is not None})
+        self.echo_line(record)
+        return record
+
+    def close(self) -> None:
+        pass

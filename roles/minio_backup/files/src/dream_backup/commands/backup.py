@@ -8,10 +8,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from dream_backup import health, lock, metrics, verify
+from dream_backup import health, lock, outcome, verify
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
-from dream_backup.log import BACKUP_COMPLETED, BACKUP_FAILED, COMPLETED_MIRROR, MIRROR_FAILED, STARTING_MIRROR
+from dream_backup.log import (
+    BACKUP_COMPLETED,
+    BACKUP_FAILED,
+    COMPLETED_MIRROR,
+    MIRROR_EVENT,
+    MIRROR_FAILED,
+    STARTING_MIRROR,
+)
 from dream_backup.report import human_bytes, table
 
 
@@ -59,6 +66,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
         copied = CopyResult()
         if verify.plan(before, target) or (config.remove and extra):
             copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout)
+            log_events(ctx, bucket, copied)
             if copied.errors:
                 more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
                 raise EngineError(copied.errors[0] + more)
@@ -91,6 +99,13 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     return result
 
 
+def log_events(ctx, bucket: str, copied: CopyResult) -> None:
+    """One `Mirror event` per object the engine reports copied or deleted, with its own payload."""
+    for event in copied.events:
+        ctx.log.info(MIRROR_EVENT, bucket=bucket, event=ctx.scrub.value(event))
+    copied.events.clear()  # logged; the keys stay for the counts
+
+
 def dry_run(ctx, engine, buckets) -> int:
     rows, code, plans = [], EXIT_OK, {}
     for bucket in buckets:
@@ -110,6 +125,9 @@ def dry_run(ctx, engine, buckets) -> int:
             note = f"would delete {len(deletions)}; " + note
         rows.append([bucket, str(len(keys)), human_bytes(size), note])
     ctx.log.info("Dry run", results=plans)
+    failed = [row[0] for row in rows if row[3].startswith("error: ")]
+    if failed:
+        ctx.log.error(BACKUP_FAILED, dry_run=True, reason=f"dry run: listing failed for {', '.join(failed)}")
     print("Dry run: nothing was copied.")
     print(table(["bucket", "would copy", "bytes", "first keys"], rows))
     return code
@@ -149,13 +167,18 @@ def backup(ctx, engine, buckets) -> int:
             failed = [b for b, r in results.items() if r.verdict != "ok"]
             if failed:
                 reason = f"{len(failed)} of {len(results)} buckets failed: {', '.join(failed)}"
+            samples = bucket_samples(results)
+        else:
+            # The target is unusable for every bucket: each one failed, and says so.
+            samples = outcome.buckets_failed(log, buckets, reason)
+            results = {bucket: BucketResult(reason=reason) for bucket in buckets}
     summary = {b: asdict(r) for b, r in results.items()}
     code = EXIT_REFUSED if refused else (EXIT_FAILURE if reason else EXIT_OK)
     if reason:
         log.error(BACKUP_FAILED, reason=reason, results=summary, host=socket.gethostname())
     else:
         log.info(BACKUP_COMPLETED, results=summary, host=socket.gethostname())
-    write_metrics(ctx, results, code)
+    outcome.write_metrics(log, config.metrics_file, code, samples)
     health.ping(config.healthcheck_url, "fail" if reason else "success", log, body=reason or "")
     if ctx.args.json:
         print(json.dumps({"verdict": "failed" if reason else "ok", "exit_code": code, "reason": reason,
@@ -165,12 +188,9 @@ def backup(ctx, engine, buckets) -> int:
     return code
 
 
-def write_metrics(ctx, results: dict[str, BucketResult], code: int) -> None:
-    if not ctx.config.metrics_file:
-        return
+def bucket_samples(results: dict[str, BucketResult]) -> dict[tuple[str, str], float]:
     now = time.time()
-    samples: dict[tuple[str, str], float] = {("dream_backup_last_run_timestamp_seconds", ""): now,
-                                             ("dream_backup_exit_code", ""): code}
+    samples: dict[tuple[str, str], float] = {}
     for bucket, r in results.items():
         samples[("dream_backup_bucket_success", bucket)] = int(r.verdict == "ok")
         samples[("dream_backup_objects", bucket)] = r.objects
@@ -178,10 +198,7 @@ def write_metrics(ctx, results: dict[str, BucketResult], code: int) -> None:
         samples[("dream_backup_duration_seconds", bucket)] = r.seconds
         if r.verdict == "ok":
             samples[("dream_backup_last_success_timestamp_seconds", bucket)] = now
-    try:
-        metrics.update(ctx.config.metrics_file, samples)
-    except OSError as exc:
-        ctx.log.warning("Metrics not written", reason=f"{ctx.config.metrics_file}: {exc.strerror}")
+    return samples
 
 
 def print_summary(results: dict[str, BucketResult], reason: str | None) -> None:

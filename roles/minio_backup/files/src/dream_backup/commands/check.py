@@ -8,7 +8,7 @@ import json
 
 from dream_backup.engines.base import BACKUP, SOURCE
 from dream_backup.engines.history import UNKNOWN
-from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
+from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, ConfigError, EngineError
 from dream_backup.report import table
 
 
@@ -49,9 +49,12 @@ def run(ctx, args) -> int:
         print(table(["check", "result", "detail"],
                     [[c["check"], "FAIL" if not c["ok"] else "WARN" if c.get("warning") else "ok", c["detail"]]
                      for c in checks]))
+    failing = [f"{c['check']}: {c['detail']}" for c in checks if not c["ok"]]
+    if failing:
+        ctx.log.error("Check failed", reason="; ".join(failing))
     if not checks[0]["ok"]:
-        return 2
-    return EXIT_OK if all(c["ok"] for c in checks) else EXIT_FAILURE
+        return EXIT_REFUSED
+    return EXIT_FAILURE if failing else EXIT_OK
 
 
 def protection_checks(engine, config) -> list[dict]:

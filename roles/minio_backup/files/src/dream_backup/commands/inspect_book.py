@@ -3,7 +3,9 @@
 The operator's read-only equivalent of the Admin Panel's content explorer drawer (RUNBOOK "Book
 Content Explorer"): the complete folder tree of books/<ID>/ with sizes, config.json parsed (missing or
 invalid is a problem), media by kind, and optionally every object checked against its off-site copy.
---html writes one self-contained page (no external requests) with inline image previews."""
+--html writes one self-contained page (no external requests) with inline previews: images, and
+MP3/WAV audio and MP4 video with the browser's controls, as data: URIs up to a size limit (above it,
+a note names the file; no link, the page makes no requests)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from dream_backup.report import human_bytes, table
 BOOKS = "books"
 KINDS = {".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
          ".mp3": "audio", ".wav": "audio", ".mp4": "video"}
-MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+        ".mp3": "audio/mpeg", ".wav": "audio/wav", ".mp4": "video/mp4"}
 PREVIEW_LIMIT = 512 * 1024
+MEDIA_PREVIEW_LIMIT = 4 * 1024 * 1024  # audio and video: a page of a few MiB still opens quickly
 CONFIG_LIMIT = 1024 * 1024
 BOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -90,12 +94,16 @@ def run(ctx, args) -> int:
     if args.html:
         previews = {t["key"]: read_small(engine, source_loc, t["key"], PREVIEW_LIMIT)
                     for t in tree if t["kind"] == "image" and t["size"] <= PREVIEW_LIMIT}
+        previews.update({t["key"]: read_small(engine, source_loc, t["key"], MEDIA_PREVIEW_LIMIT)
+                         for t in tree if t["kind"] in ("audio", "video") and t["size"] <= MEDIA_PREVIEW_LIMIT})
         with open(args.html, "w", encoding="utf-8") as handle:
             handle.write(render_html(document, config_text, previews))
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print_report(document)
+    if problems:
+        ctx.log.error("Book inspection failed", book=args.book, reason="; ".join(problems))
     return EXIT_FAILURE if problems else EXIT_OK
 
 
@@ -138,20 +146,35 @@ def _tree_html(tree: list[dict]) -> str:
     return render(root)
 
 
+def data_uri(key: str, data: bytes) -> str:
+    return f'data:{MIME[key[key.rfind("."):].lower()]};base64,{base64.b64encode(data).decode()}'
+
+
+def media_html(kind: str, key: str, data: bytes | None, size: int) -> str:
+    """An <audio>/<video> element with the browser's controls, or a note when the file is too large
+    to embed (no link: the page stays self-contained and makes no requests)."""
+    caption = f"<figcaption>{html.escape(key)} <span class=\"size\">{human_bytes(size)}</span></figcaption>"
+    if data is None:
+        return (f'<figure class="not-embedded">{caption}<p class="note">larger than '
+                f"{human_bytes(MEDIA_PREVIEW_LIMIT)}: not embedded in this page</p></figure>")
+    return f'<figure><{kind} controls preload="metadata" src="{data_uri(key, data)}"></{kind}>{caption}</figure>'
+
+
 def render_html(document: dict, config_text: str | None, previews: dict[str, bytes]) -> str:
     book = html.escape(document["book"])
     images = "".join(
-        f'<figure><img alt="{html.escape(k)}" src="data:{MIME[k[k.rfind("."):].lower()]};base64,'
-        f'{base64.b64encode(data).decode()}"><figcaption>{html.escape(k)}</figcaption></figure>'
-        for k, data in previews.items())
-    media = "".join(f"<h3>{kind}</h3><ul>" + "".join(f"<li>{html.escape(k)}</li>" for k in keys) + "</ul>"
+        f'<figure><img alt="{html.escape(k)}" src="{data_uri(k, data)}"><figcaption>{html.escape(k)}</figcaption>'
+        "</figure>" for k, data in previews.items() if kind_of(k) == "image")
+    sizes = {t["key"]: t["size"] for t in document["tree"]}
+    media = "".join(f'<h3>{kind}</h3><div class="{kind}">' + "".join(media_html(kind, k, previews.get(k), sizes[k])
+                                                                    for k in keys) + "</div>"
                     for kind, keys in document["media"].items() if keys and kind in ("audio", "video"))
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in document["problems"])
     config = html.escape(config_text) if config_text is not None else "(missing)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline';
- script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; media-src data:;
+ style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>books/{book}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .size{{color:#666}} figure{{display:inline-block;margin:.5em}}
 img{{max-width:240px;max-height:240px;border:1px solid #ccc}} .problems{{color:#b00}}</style></head>

@@ -44,6 +44,9 @@ class CopyResult:
     deleted: int = 0  # restores without overwrite: present at the destination, left alone
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
+    # The engine's own report of each object it copied or deleted (mc's JSON object, rclone's JSON log
+    # entry), as it printed it; the backup logs each one as `Mirror event`.
+    events: list[dict] = field(default_factory=list)
 
 
 def parse_time(text: str | None) -> datetime | None:

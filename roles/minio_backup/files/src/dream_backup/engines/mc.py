@@ -1,7 +1,12 @@
 """The mc engine (the runbook's default; archived upstream, see MC.md). Credentials travel as
 MC_HOST_<alias> variables in the child's environment; mc writes its config.json into a private
 directory of this run. mc's exit code and JSON are not proof of a complete mirror (it skips some
-failures silently): the backup command verifies the target after every mirror."""
+failures silently): the backup command verifies the target after every mirror.
+
+Region and provider: MC_HOST_<alias> has no field for either, and mc has no per-alias region setting;
+mc asks each bucket for its location (GetBucketLocation) and signs for that region, and it detects
+the server's flavour itself. MINIO_SOURCE_REGION, BACKUP_TARGET_REGION and BACKUP_S3_PROVIDER are
+validated but not passed to mc."""
 
 from __future__ import annotations
 
@@ -148,8 +153,10 @@ class McEngine(McHistory, Engine):
             elif status == "success" and obj.get("source"):
                 source = obj["source"]
                 result.keys.append(source[len(source_prefix):] if source.startswith(source_prefix) else source)
+                result.events.append(obj)
             elif status == "success" and obj.get("target") and "total" not in obj:
                 result.deleted += 1
+                result.events.append(obj)
         return self.settle(result, done, timeout)
 
     def open(self, loc: Location, key: str):

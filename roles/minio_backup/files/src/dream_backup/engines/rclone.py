@@ -24,13 +24,15 @@ class RcloneEngine(RcloneHistory, Engine):
         with open(conf, "w", encoding="utf-8"):
             pass
         extra = {"RCLONE_CONFIG": conf}
-        for remote, endpoint in ((SOURCE, config.source), (BACKUP, config.target)):
+        # The source is the production MinIO; BACKUP_S3_PROVIDER names the off-site service's flavour.
+        for remote, endpoint, provider in ((SOURCE, config.source, "Minio"),
+                                           (BACKUP, config.target, config.s3_provider)):
             prefix = f"RCLONE_CONFIG_{remote.upper()}_"
             extra.update({
-                prefix + "TYPE": "s3", prefix + "PROVIDER": "Minio", prefix + "ENV_AUTH": "false",
+                prefix + "TYPE": "s3", prefix + "PROVIDER": provider, prefix + "ENV_AUTH": "false",
                 prefix + "ACCESS_KEY_ID": endpoint.access_key,
                 prefix + "SECRET_ACCESS_KEY": endpoint.secret_key,
-                prefix + "REGION": "us-east-1", prefix + "ENDPOINT": endpoint.url,
+                prefix + "REGION": endpoint.region, prefix + "ENDPOINT": endpoint.url,
                 # The program never creates the target bucket; restores create theirs explicitly.
                 prefix + "NO_CHECK_BUCKET": "true",
             })
@@ -113,8 +115,10 @@ class RcloneEngine(RcloneHistory, Engine):
                 result.errors.append(self.scrub(where + msg)[:500])
             elif msg.startswith("Copied") and entry.get("object"):
                 result.keys.append(entry["object"])
+                result.events.append(entry)
             elif msg.startswith("Deleted") and entry.get("object"):
                 result.deleted += 1
+                result.events.append(entry)
         return self.settle(result, done, timeout)
 
     def open(self, loc: Location, key: str):
