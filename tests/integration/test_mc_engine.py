@@ -124,16 +124,15 @@ def test_listings_end_with_a_slash_and_bucket_stats_skip_the_usage_api(deploy):
 
 
 def test_a_listing_that_hangs_fails_saying_it_timed_out(deploy):
-    d = deploy("mc", BACKUP_TIMEOUT="3s")
+    # Generous: the calls that do not hang (version info) must finish well within it on a busy machine.
+    d = deploy("mc", BACKUP_TIMEOUT="20s")
     seed_books(d, ["a.txt"])
     d.mc_switches({"hang_in": ["ls"]})
-    run = d.run(timeout=120)
+    run = d.run("--bucket", d.buckets[0], timeout=240)
     assert run.code == 1
-    for bucket in d.buckets:
-        reason = failure_of(run, bucket)
-        assert "listing" in reason and "timed out after 3s" in reason, reason
+    reason = failure_of(run, d.buckets[0])
+    assert "listing" in reason and "timed out after 20s" in reason, reason
     d.mc_switches({})
-    d.write_env(BACKUP_TIMEOUT=None)  # back to the default: a full run of the double takes seconds
     assert d.run().code == 0
 
 
