@@ -12,9 +12,11 @@ description:
     final release, RELEASE.2025-08-13T08-35-41Z, for the host's architecture) or from I(src), a file
     already on the host.
   - Nothing is downloaded when I(dest) already has the wanted sha256.
-  - The download goes to a temporary file next to I(dest); its sha256 is checked first, then it must
-    print the MinIO client's C(mc version RELEASE.) line, and only then is it renamed into place with
-    mode 0755 root:root. On any failure the previous binary is untouched.
+  - The download goes to a temporary file next to I(dest); its sha256 is checked first, then the first
+    line of its C(--version) output must be the MinIO client's C(<name> version RELEASE.<tag>) (mc prints
+    the file name it was started as, so the temporary file says C(.mc.XXXX version RELEASE...)), and
+    only then is it renamed into place with mode 0755 root:root. On any failure the previous binary is
+    untouched.
   - An existing I(dest) that is not the MinIO client (on Debian the C(mc) package is Midnight Commander)
     is refused unless I(force=true).
   - dl.min.io answers HTTP 410 since the project was archived; use the GitHub asset or a mirror.
@@ -107,7 +109,8 @@ from ansible.module_utils.urls import fetch_url
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
           "ppc64le": "ppc64le", "s390x": "s390x"}
 URL = "https://github.com/minio/mc/releases/download/{release}/mc.linux-{arch}.{release}"
-VERSION_LINE = re.compile(r"^mc version (RELEASE\.\S+)", re.MULTILINE)
+# mc names itself by the basename of its argv[0]: any name, then " version RELEASE.<tag>", on line one.
+VERSION_LINE = re.compile(r"^\S+ version (RELEASE\.\S+)")
 CHUNK = 1024 * 1024
 
 
@@ -127,7 +130,7 @@ def mc_version(path):
                               env={"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": "/nonexistent"})
     except (OSError, subprocess.TimeoutExpired):
         return None
-    match = VERSION_LINE.search(proc.stdout)
+    match = VERSION_LINE.match(proc.stdout.partition("\n")[0])
     return match.group(1) if match and proc.returncode == 0 else None
 
 
@@ -193,8 +196,8 @@ def run(module):
         os.chmod(tmp, 0o755)  # noqa: S103 - an executable in /usr/local/bin is world-executable
         version = mc_version(tmp)
         if version is None:
-            module.fail_json(msg="%s is not the MinIO client: '--version' did not print "
-                             "'mc version RELEASE.'; nothing installed" % (url or p["src"]))
+            module.fail_json(msg="%s is not the MinIO client: the first line of '--version' is not "
+                             "'<name> version RELEASE.<tag>'; nothing installed" % (url or p["src"]))
         os.chown(tmp, 0, 0)
         os.replace(tmp, dest)
     finally:

@@ -61,7 +61,12 @@ MASK = "********"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 _DURATION = re.compile(r"^\d+(\.\d+)?[smhd]?$")
-_BANDWIDTH = re.compile(r"^\d+(\.\d+)?[KMG]?$", re.IGNORECASE)
+# A rate always carries its unit: a bare number means bytes/s to mc but KiB/s to rclone.
+_BANDWIDTH = re.compile(r"^(\d+(?:\.\d+)?)(B|K|KB|M|MB|G|GB|KIB|MIB|GIB)(?:/S)?$")
+_BANDWIDTH_UNITS = {"B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
+                    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+BANDWIDTH_FORMS = ("a number with a unit: KiB, MiB, GiB (1024-based) or K, M, G (1000-based), "
+                   "optionally followed by /s, such as 512KiB or 20M")
 _BOOLS = {"true", "false", "yes", "no", "1", "0", "on", "off"}
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9._-]+$")
 # AWS-style names (us-east-1), and the other spellings S3 services use (fr-par, auto, default).
@@ -77,6 +82,17 @@ def bucket_error(name):
     if _IPV4.match(name):
         return "must not look like an IP address"
     return None
+
+
+def bandwidth_bytes(value):
+    """Bytes per second of a BACKUP_BANDWIDTH value (rounded down), or None when it is not one."""
+    match = _BANDWIDTH.match(value.strip().upper())
+    if not match:
+        return None
+    whole, _, fraction = match.group(1).partition(".")
+    unit = _BANDWIDTH_UNITS[match.group(2)]
+    # Integer arithmetic: 1.5M is exactly 1500000, with no float rounding on the way.
+    return (int(whole + fraction) * unit) // (10 ** len(fraction))
 
 
 def _endpoint_error(value, optional_path=False):
@@ -114,6 +130,9 @@ def _kind_error(kind, value, engine="mc"):
         if kind == "secret" and engine == "mc" and ":" in value:
             return ("contains ':', which mc reads as SECRET:SESSION_TOKEN in MC_HOST_*; "
                     "rotate the secret or use BACKUP_ENGINE=rclone")
+        if kind == "key" and engine == "mc" and ":" in value:
+            return ("contains ':', which mc reads as the end of the access key in MC_HOST_* "
+                    "(ACCESS:SECRET[:SESSION_TOKEN]); use another access key or BACKUP_ENGINE=rclone")
         return None
     if kind == "bucket":
         reason = bucket_error(value)
@@ -155,7 +174,12 @@ def _kind_error(kind, value, engine="mc"):
     if kind == "s3_provider":
         return None if value in S3_PROVIDERS else "must be one of " + ", ".join(S3_PROVIDERS)
     if kind == "bandwidth":
-        return None if not value or _BANDWIDTH.match(value) else "must be bytes per second such as 512K or 20M"
+        if not value:
+            return None
+        rate = bandwidth_bytes(value)
+        if rate is None:
+            return "must be bytes per second as " + BANDWIDTH_FORMS + " (a bare number is ambiguous)"
+        return None if rate >= 1 else "must be at least 1 byte per second"
     if kind == "url_optional":
         return None if not value else _endpoint_error(value, optional_path=True)
     if kind == "positive_int":

@@ -1,15 +1,22 @@
 """TEST DOUBLE of the MinIO client `mc` — not the MinIO client.
 
 The real mc (archived upstream) cannot be downloaded here, so tests drive the mc engine with this
-double. It follows ../shared/MC.md: global flags anywhere, credentials from MC_HOST_<alias>
-(scheme://ACCESS:SECRET[:TOKEN]@host, raw, the last '@' splits the host), config.json written into
-MC_CONFIG_DIR / --config-dir / ~/.mc (fatal when not writable), JSON lines per object printed before
-the upload, multi-line error objects on stdout, the final summary line always printed, exit code 1 on
-copy errors, "Overwrite not allowed" errors with exit 0, and — switchable — the silent skips of real mc
-(AccessDenied on PUT is ignored: the success line is printed, nothing is uploaded, exit 0).
+double. It follows docs/mc.md: `--version` names the basename of its own argv[0], global flags
+anywhere, credentials from MC_HOST_<alias> parsed by mc's two regular expressions (session-token form
+first; raw, no percent-decoding, the last '@' ends the credentials), config.json written into
+MC_CONFIG_DIR / --config-dir / ~/.mc (fatal when not writable) and every certificate in its certs/CAs/
+trusted for https, JSON lines per object printed before the upload, multi-line error objects on
+stdout, the final summary line always printed, a mirror that stops at its first copy error unless
+--skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a bucket
+without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double has no
+admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the success
+line is printed, nothing is uploaded, exit 0).
 
 Switches for tests live in `mc-double.json` beside the executable that runs this module:
-  {"silent_skip": ["glob", ...], "hang": true, "argv_log": "/path/file"}
+  {"silent_skip": ["glob", ...], "fail_copy": ["glob", ...], "hang": true, "hang_in": ["ls", ...],
+   "argv_log": "/path/file"}
+(`fail_copy`: copying a matching key fails with an error object, as a server refusing it would;
+`hang`: mirror never finishes; `hang_in`: the named commands never finish.)
 
 It uses the minio SDK (it only runs where the tests run).
 """
@@ -19,6 +26,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
+import ssl
 import sys
 import time
 from datetime import datetime
@@ -41,10 +50,27 @@ RELEASE = "RELEASE.2025-08-13T08-35-41Z"
 GLOBAL_FLAGS = {"--json", "--no-color", "--quiet", "--insecure", "--debug"}
 GLOBAL_WITH_VALUE = {"--config-dir", "--limit-upload", "--limit-download"}
 ALIAS_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+# mc's own expressions for MC_HOST_<alias>, tried in this order: with a session token, then without.
+# A ':' in the access key or the secret therefore shifts the split; the greedy group runs to the last '@'.
+HOST_KEY_TOKENS = re.compile(r"^(https?://)(.*?):(.*?):(.*)@(.*?)\Z")
+HOST_KEYS = re.compile(r"^(https?://)(.*?):(.*)@(.*?)\Z")
+# What --limit-upload / --limit-download accept (a byte count, optionally with an SI or IEC unit).
+RATE = re.compile(r"^\d+(\.\d+)?\s*([kmgtpe]i?b?|b)?\Z", re.IGNORECASE)
 
 
 class Fatal(Exception):
     pass
+
+
+class CopyRefused(Exception):
+    """A copy that the `fail_copy` switch makes fail."""
+
+
+def cause_of(exc: Exception) -> str:
+    """An exception's text; an untrusted certificate worded as mc (Go's TLS stack) words it."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    return str(exc)
 
 
 def switches() -> dict:
@@ -58,7 +84,7 @@ def emit(obj: dict) -> None:
 
 
 def emit_error(message: str, cause: str = "", fatal: bool = False) -> None:
-    """Errors are indented over several lines even when stdout is not a terminal (MC.md)."""
+    """Errors are indented over several lines even when stdout is not a terminal (docs/mc.md)."""
     body = {"status": "error", "error": {"message": message,
                                          "cause": {"message": cause or message, "error": {}},
                                          "type": "fatal" if fatal else "error"}}
@@ -81,6 +107,9 @@ def split_args(argv: list[str]) -> tuple[dict, list[str]]:
     return flags, rest
 
 
+CONFIG: dict = {}  # the run's config directory and global flags, set by write_config
+
+
 def write_config(flags: dict) -> None:
     directory = Path(flags.get("--config-dir") or os.environ.get("MC_CONFIG_DIR")
                      or Path(os.environ.get("HOME", "/root")) / ".mc")
@@ -89,6 +118,40 @@ def write_config(flags: dict) -> None:
         (directory / "config.json").write_text(json.dumps({"version": "10", "aliases": {}}))
     except OSError as exc:
         raise Fatal(f"Unable to save new mc config. {exc.strerror}.") from None
+    CONFIG.update(directory=directory, insecure=bool(flags.get("--insecure")))
+
+
+def parse_host(value: str) -> tuple[str, str, str, str, str]:
+    """scheme, access key, secret, session token, host[:port] of an MC_HOST_<alias> value, as mc reads it."""
+    match = HOST_KEY_TOKENS.match(value)
+    if match:
+        scheme, access, secret, token, rest = match.groups()
+    else:
+        match = HOST_KEYS.match(value)
+        if not match:
+            raise Fatal("Invalid arguments provided, please refer `mc <command> -h` for relevant documentation.")
+        (scheme, access, secret, rest), token = match.groups(), ""
+    parts = urlsplit(scheme + rest)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in rest or "#" in rest:
+        raise Fatal("Invalid arguments provided, please refer `mc <command> -h` for relevant documentation.")
+    return scheme[:-3], access, secret, token, parts.netloc
+
+
+def trusted_roots() -> ssl.SSLContext:
+    """The system's roots plus every certificate in <config dir>/certs/CAs/, as mc loads them."""
+    context = ssl.create_default_context()
+    if CONFIG.get("insecure"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    cas = Path(CONFIG["directory"]) / "certs" / "CAs" if CONFIG.get("directory") else None
+    for path in sorted(cas.iterdir()) if cas and cas.is_dir() else []:
+        if path.is_file():
+            try:
+                context.load_verify_locations(cafile=str(path))
+            except (ssl.SSLError, ValueError):
+                continue  # mc skips files that are not PEM certificates
+    return context
 
 
 def client_for(alias: str) -> Minio:
@@ -97,13 +160,11 @@ def client_for(alias: str) -> Minio:
     value = os.environ.get(f"MC_HOST_{alias}")
     if not value:
         raise Fatal(f"Unable to find alias `{alias}` (no MC_HOST_{alias} and no config entry).")
-    parts = urlsplit(value)
-    userinfo, _, host = parts.netloc.rpartition("@")
-    access, _, secret_token = userinfo.partition(":")
-    secret, _, token = secret_token.partition(":")
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), retries=urllib3.Retry(total=1))
+    scheme, access, secret, token, host = parse_host(value)
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), retries=urllib3.Retry(total=1),
+                               ssl_context=trusted_roots() if scheme == "https" else None)
     return Minio(host, access_key=access, secret_key=secret, session_token=token or None,
-                 secure=parts.scheme == "https", region="us-east-1", http_client=http)
+                 secure=scheme == "https", region="us-east-1", http_client=http)
 
 
 def split_path(path: str) -> tuple[str, str, str]:
@@ -130,10 +191,21 @@ def cmd_ls(flags: dict, args: list[str]) -> int:
     paths = [a for a in args if not a.startswith("-")]
     alias, bucket, key = split_path(paths[0])
     client = client_for(alias)
-    if not client.bucket_exists(bucket):
+    # mc stats `alias/bucket` (no trailing '/') before it lists; `alias/bucket/` goes straight to listing.
+    exists = client.bucket_exists(bucket) if "/" not in paths[0].partition("/")[2] else None
+    if exists is None:
+        try:
+            entries = sorted(list_prefix(client, bucket, key).items())
+        except S3Error as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+            exists = False
+    if exists is False:
         emit_error(f"Unable to list folder. Bucket `{bucket}` does not exist.", "The specified bucket does not exist")
         return 1
-    for rel, obj in sorted(list_prefix(client, bucket, key).items()):
+    if exists:
+        entries = sorted(list_prefix(client, bucket, key).items())
+    for rel, obj in entries:
         emit({"status": "success", "type": "file", "lastModified": local_time(obj.last_modified),
               "size": obj.size, "key": rel, "etag": (obj.etag or "").strip('"'),
               "url": f"{alias}/{bucket}/", "versionId": obj.version_id or "", "storageClass": "STANDARD"})
@@ -169,6 +241,11 @@ def cmd_stat(flags: dict, args: list[str]) -> int:
         emit_error(f"Unable to stat `{paths[0]}`. Bucket `{bucket}` does not exist.")
         return 1
     if not key:
+        if "--no-list" not in args:
+            # Real mc also asks the admin data-usage API here; the double has none, so it refuses.
+            emit_error(f"Unable to stat `{paths[0]}`. The test double has no admin data-usage API; "
+                       "use --no-list.")
+            return 1
         emit({"status": "success", "name": bucket, "type": "folder", "lastModified": local_time(None),
               "size": 0, "metadata": {}})
         return 0
@@ -215,7 +292,7 @@ def cmd_version(flags: dict, args: list[str]) -> int:
         emit({"Op": "info", "status": "success", "url": paths[0],
               "versioning": {"status": status, "MFADelete": ""}})
     elif status:
-        print(f"{paths[0]} versioning status is {status.lower()}")
+        print(f"{paths[0]} versioning is {status.lower()}")
     else:
         print(f"{paths[0]} is un-versioned")
     return 0
@@ -238,6 +315,7 @@ def cmd_mirror(flags: dict, args: list[str]) -> int:
     options = {a for a in args if a.startswith("--")}
     paths = [a for a in args if not a.startswith("-")]
     overwrite, remove, dry = "--overwrite" in options, "--remove" in options, "--dry-run" in options
+    skip_errors = "--skip-errors" in options
     config = switches()
     if config.get("hang"):
         time.sleep(3600)
@@ -255,24 +333,25 @@ def cmd_mirror(flags: dict, args: list[str]) -> int:
             raise Fatal("")
         target = list_prefix(dst, dbucket, dprefix)
     except Fatal:
-        emit({"status": "success", "total": 0, "transferred": 0, "duration": 0, "speed": 0})
-        return 1
+        return 1  # an early fatal error: mc prints no summary line
     except Exception as exc:  # noqa: BLE001 - a server that does not answer
-        emit_error("Failed to perform mirror operation.", str(exc), fatal=True)
-        emit({"status": "success", "total": 0, "transferred": 0, "duration": 0, "speed": 0})
+        emit_error("Failed to perform mirror operation.", cause_of(exc), fatal=True)
         return 1
 
     def join(prefix: str, rel: str) -> str:
         return f"{prefix}/{rel}" if prefix else rel
 
     errors, count, total, transferred = 0, 0, 0, 0
+    failing = config.get("fail_copy", [])
     for rel, obj in sorted(source.items()):
+        if errors and not skip_errors:
+            break  # mc cancels the whole mirror at its first error unless --skip-errors
         have = target.get(rel)
         dkey = join(dprefix, rel)
         if have is not None:
             newer = obj.last_modified and have.last_modified and obj.last_modified > have.last_modified
             if have.size == obj.size and not newer:
-                continue  # same size, not newer: mc never compares ETags (MC.md)
+                continue  # same size, not newer: mc never compares ETags (docs/mc.md)
             if not overwrite:
                 emit_error(f"Failed to copy `{salias}/{sbucket}/{join(sprefix, rel)}`.",
                            f"Overwrite not allowed for `{dalias}/{dbucket}/{dkey}`. Use `--overwrite` to override "
@@ -288,13 +367,17 @@ def cmd_mirror(flags: dict, args: list[str]) -> int:
         if any(fnmatch.fnmatch(rel, pattern) for pattern in config.get("silent_skip", [])):
             continue  # real mc ignores AccessDenied on PUT since 2023-12: nothing uploaded, nothing said
         try:
+            if any(fnmatch.fnmatch(rel, pattern) for pattern in failing):
+                raise CopyRefused("Access Denied.")  # what a server refusing the PUT answers
             copy_object(src, sbucket, join(sprefix, rel), dst, dbucket, dkey)
             transferred += obj.size
         except Exception as exc:  # noqa: BLE001
             errors += 1
             emit_error(f"Failed to copy `{salias}/{sbucket}/{join(sprefix, rel)}`.", str(exc))
-    if remove and not dry:
+    if remove and not dry and (skip_errors or not errors):
         for rel in sorted(set(target) - set(source)):
+            if errors and not skip_errors:
+                break
             dkey = join(dprefix, rel)
             try:
                 dst.remove_object(dbucket, dkey)
@@ -321,10 +404,17 @@ def main(argv: list[str] | None = None) -> int:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(["mc", *argv]) + "\n")
     if "--version" in argv:
-        print(f"mc version {RELEASE} (commit-id=mc-test-double)")
+        # Like mc: the name is the basename of argv[0], whatever the file is called.
+        print(f"{Path(sys.argv[0]).name} version {RELEASE} (commit-id=mc-test-double)")
         print("Runtime: python (TEST DOUBLE of the MinIO client, tests/support/mc_double.py)")
         return 0
     flags, rest = split_args(argv)
+    for name in ("--limit-upload", "--limit-download"):
+        if name in flags and not RATE.match(flags[name]):
+            sys.stderr.write(f"mc: <ERROR> Unable to parse {name} value `{flags[name]}`.\n")
+            return 1
+    if rest and rest[0] in switches().get("hang_in", []):
+        time.sleep(3600)
     if not rest or rest[0] not in COMMANDS:
         sys.stderr.write(f"mc: <ERROR> '{rest[0] if rest else ''}' is not a command of the test double.\n")
         return 1
@@ -338,14 +428,14 @@ def main(argv: list[str] | None = None) -> int:
         emit_error(f"{exc.code}: {exc.message}", fatal=True)
         return 1
     except urllib3.exceptions.HTTPError as exc:
-        emit_error("Unable to reach the server.", str(exc), fatal=True)
+        emit_error("Unable to reach the server.", cause_of(exc), fatal=True)
         return 1
 
 
-def install(directory: Path, repo: Path, python: str = sys.executable) -> Path:
-    """Write an executable `mc` into ``directory`` that runs this double (for MC_PATH in tests)."""
+def install(directory: Path, repo: Path, python: str = sys.executable, name: str = "mc") -> Path:
+    """Write an executable ``name`` into ``directory`` that runs this double (for MC_PATH in tests)."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "mc"
+    path = directory / name
     path.write_text(f"#!{python}\n# TEST DOUBLE of the MinIO client (tests/support/mc_double.py)\n"
                     f"import sys\nsys.path.insert(0, {str(repo)!r})\n"
                     "from tests.support.mc_double import main\nsys.exit(main())\n")

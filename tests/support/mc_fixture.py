@@ -4,8 +4,9 @@ the install path of the minio_client module inside the fleet (the real mc cannot
     python -m tests.support.mc_fixture start --state DIR   # writes DIR/mc.json {url, sha256_*}
     python -m tests.support.mc_fixture stop --state DIR
 
-Served files: /mc-good (a tiny executable TEST DOUBLE printing mc's version line), /mc-other (the
-same with other bytes), /mc-midnight (prints Midnight Commander's version), /gone (HTTP 410).
+Served files: /mc-good (a tiny executable TEST DOUBLE printing mc's version line under its own
+name), /mc-other (the same with other bytes), /mc-midnight (prints Midnight Commander's version),
+/gone (HTTP 410).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from pathlib import Path
 
 from tests.support.http_files import FileServer
 
+# Like the MinIO client, the stand-in names itself by the basename of its argv[0] (installed as
+# /usr/local/bin/mc it says "mc version ...", run as the install's temporary file ".mc.XXXX version ...").
 GOOD = (b"#!/bin/sh\n# TEST DOUBLE of the MinIO client: prints the version line only.\n"
-        b"echo 'mc version RELEASE.2025-08-13T08-35-41Z (commit-id=molecule-test-double)'\n"
+        b"echo \"$(basename \"$0\") version RELEASE.2025-08-13T08-35-41Z (commit-id=molecule-test-double)\"\n"
         b"echo 'Runtime: sh (test double) linux/amd64'\n")
 OTHER = GOOD.replace(b"molecule-test-double", b"molecule-test-double-2")
 MIDNIGHT = b"#!/bin/sh\necho 'GNU Midnight Commander 4.8.29'\n"

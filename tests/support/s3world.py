@@ -42,8 +42,9 @@ from minio import Minio
 # Generous: readiness is an event (an authenticated answer), the timeout only bounds a broken start.
 READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 10.0
-# weed mini listens on base+1..base+5 (HTTP) and base+11..base+15 (gRPC), inside a block of BLOCK.
-PORT_OFFSETS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)
+# weed mini listens on base+1..base+5 (HTTP) and base+11..base+15 (gRPC), inside a block of BLOCK;
+# base+6 is S3 over TLS when a server is given a certificate.
+PORT_OFFSETS = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15)
 BLOCK = 20
 BASE_FLOOR = 10000
 EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
@@ -141,6 +142,9 @@ class S3Server:
     # the key pair above stays the VPS's key. Empty in state files written before it existed.
     admin_access_key: str = ""
     admin_secret_key: str = ""
+    # Opt-in S3 over TLS (PEM files) on https_port, beside the plain port that wait_ready uses.
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @property
     def port(self) -> int:
@@ -149,6 +153,14 @@ class S3Server:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def https_port(self) -> int:
+        return self.base_port + 6
+
+    @property
+    def https_endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
 
     @property
     def hostport(self) -> str:
@@ -177,7 +189,8 @@ class S3Server:
             f"-s3.config={d / 'identities.json'}",
             f"-filer.localSocket={d / 'filer.sock'}", f"-s3.localSocket={d / 's3.sock'}",
             "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
-        ]
+        ] + ([f"-s3.port.https={self.https_port}", f"-s3.cert.file={self.tls_cert}",
+              f"-s3.key.file={self.tls_key}"] if self.tls_cert else [])
 
     def write_identities(self) -> None:
         identities = {"identities": [{

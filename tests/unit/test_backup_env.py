@@ -129,6 +129,9 @@ BAD_VALUES = [
     ("BACKUP_TIMEOUT", "6 hours", "BACKUP_TIMEOUT"),
     ("BACKUP_TIMEOUT", "0", "BACKUP_TIMEOUT"),
     ("BACKUP_BANDWIDTH", "fast", "BACKUP_BANDWIDTH"),
+    ("BACKUP_BANDWIDTH", "20", "BACKUP_BANDWIDTH"),
+    ("BACKUP_BANDWIDTH", "512k bytes", "BACKUP_BANDWIDTH"),
+    ("MINIO_SOURCE_ACCESS_KEY", "AK:ID", "MINIO_SOURCE_ACCESS_KEY"),
     ("BACKUP_CA_FILE", "ca.pem", "BACKUP_CA_FILE"),
     ("BACKUP_METRICS_FILE", "metrics.prom", "BACKUP_METRICS_FILE"),
     ("BACKUP_LOCK_FILE", "lock", "BACKUP_LOCK_FILE"),
@@ -193,6 +196,26 @@ def test_secret_with_colon_refused_for_mc_with_reason(run_module, env_path):
     assert secret not in result["_raw"]
     ok = run_module("backup_env", {"path": str(env_path), "variables": good_variables(
         BACKUP_TARGET_SECRET_KEY=secret, BACKUP_ENGINE="rclone")})
+    assert ok["changed"] is True
+
+
+def test_bandwidth_needs_a_unit_and_names_the_accepted_forms(run_module, env_path):
+    result = run_module("backup_env", {"path": str(env_path), "variables": good_variables(BACKUP_BANDWIDTH="20")})
+    assert result["failed"] and "BACKUP_BANDWIDTH" in result["msg"]
+    assert "KiB" in result["msg"] and "1000-based" in result["msg"]
+    for value in ("20MiB", "512KiB", "1GiB", "20M", "512K", "20MiB/s"):
+        ok = run_module("backup_env", {"path": str(env_path), "variables": good_variables(BACKUP_BANDWIDTH=value)})
+        assert not ok.get("failed"), (value, ok.get("msg"))
+
+
+def test_access_key_with_colon_refused_for_mc_only(run_module, env_path):
+    access = "AKID:with-colon"
+    result = run_module("backup_env", {"path": str(env_path),
+                                       "variables": good_variables(BACKUP_TARGET_ACCESS_KEY=access)})
+    assert result["failed"] and "BACKUP_TARGET_ACCESS_KEY" in result["msg"]
+    assert access not in result["msg"]
+    ok = run_module("backup_env", {"path": str(env_path), "variables": good_variables(
+        BACKUP_TARGET_ACCESS_KEY=access, BACKUP_ENGINE="rclone")})
     assert ok["changed"] is True
 
 

@@ -10,11 +10,16 @@ import pytest
 from tests.support.http_files import FileServer
 from tests.unit.conftest import tree_snapshot
 
+# Like the MinIO client, the stand-in names itself by the basename of its argv[0]: run as the module's
+# temporary file it prints ".mc.XXXX version RELEASE...".
 GOOD = (b"#!/bin/sh\n"
-        b"echo 'mc version RELEASE.2025-08-13T08-35-41Z (commit-id=7394ce0dd2a80935aded936b09fa12cbb3cb8096)'\n"
+        b"echo \"$(basename \"$0\") version RELEASE.2025-08-13T08-35-41Z "
+        b"(commit-id=7394ce0dd2a80935aded936b09fa12cbb3cb8096)\"\n"
         b"echo 'Runtime: go1.24.6 linux/amd64'\n")
 OTHER_GOOD = GOOD.replace(b"Runtime", b"Runtime (rebuilt)")
 MIDNIGHT = b"#!/bin/sh\necho 'GNU Midnight Commander 4.8.29'\n"
+# Not the MinIO client even though a later line looks like it: only the first line counts.
+IMPOSTOR = b"#!/bin/sh\necho 'GNU Midnight Commander 4.8.29'\necho 'mc version RELEASE.2025-08-13T08-35-41Z'\n"
 
 
 def sha(data: bytes) -> str:
@@ -23,7 +28,8 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 def server():
-    with FileServer({"/mc": GOOD, "/mc-other": OTHER_GOOD, "/midnight": MIDNIGHT, "/gone": 410}) as srv:
+    with FileServer({"/mc": GOOD, "/mc-other": OTHER_GOOD, "/midnight": MIDNIGHT, "/impostor": IMPOSTOR,
+                     "/gone": 410}) as srv:
         yield srv
 
 
@@ -78,6 +84,21 @@ def test_download_that_is_not_mc_is_refused(run_module, server, tmp_path):
     result = install(run_module, server, tmp_path / "mc", path="/midnight", checksum=sha(MIDNIGHT))
     assert result["failed"] is True and "not the MinIO client" in result["msg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_line_must_be_first(run_module, server, tmp_path):
+    result = install(run_module, server, tmp_path / "mc", path="/impostor", checksum=sha(IMPOSTOR))
+    assert result["failed"] is True and "not the MinIO client" in result["msg"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_installed_under_another_name_reports_its_version(run_module, server, tmp_path):
+    dest = tmp_path / "mc-2025-08-13"
+    result = install(run_module, server, dest)
+    assert result["changed"] is True and result["version"] == "RELEASE.2025-08-13T08-35-41Z"
+    again = install(run_module, server, dest)
+    assert again["changed"] is False and again["version"] == "RELEASE.2025-08-13T08-35-41Z"
+    assert dest.read_bytes() == GOOD
 
 
 def test_existing_midnight_commander_needs_force(run_module, server, tmp_path):

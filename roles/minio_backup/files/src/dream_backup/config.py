@@ -1,4 +1,4 @@
-"""Configuration: command-line flags > process environment > env file > defaults (DESIGN.md §2).
+"""Configuration: command-line flags > process environment > env file > defaults.
 
 The env file is parsed here, never by a shell. Every value is validated by the same rules the
 `backup_env` Ansible module applies (envspec); a message names the variable and never shows a secret.
@@ -78,7 +78,7 @@ class Config:
     remove: bool
     require_versioning: bool
     timeout: float
-    bandwidth: str
+    bandwidth: int  # bytes per second (BACKUP_BANDWIDTH with its unit applied); 0 = no limit
     ca_file: str
     metrics_file: str
     healthcheck_url: str
@@ -167,7 +167,7 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         remove=parse_bool(merged["BACKUP_REMOVE"]),
         require_versioning=parse_bool(merged["BACKUP_REQUIRE_VERSIONING"]),
         timeout=parse_duration(merged["BACKUP_TIMEOUT"]),
-        bandwidth=merged["BACKUP_BANDWIDTH"],
+        bandwidth=envspec.bandwidth_bytes(merged["BACKUP_BANDWIDTH"]) or 0,
         ca_file=merged["BACKUP_CA_FILE"],
         metrics_file=merged["BACKUP_METRICS_FILE"],
         healthcheck_url=merged["BACKUP_HEALTHCHECK_URL"],

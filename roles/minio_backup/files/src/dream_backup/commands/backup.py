@@ -71,7 +71,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
                 more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
                 raise EngineError(copied.errors[0] + more)
             target = engine.list(dst)
-        # Never skipped: mc exits 0 on several real failures (MC.md), so only the target's listing counts.
+        # Never skipped: mc exits 0 on several real failures (docs/mc.md), so only the target's listing counts.
         wrong = verify.mismatches(before, target)
         changed: set[str] = set()
         if wrong:

@@ -130,12 +130,21 @@ class Engine:
     def make_bucket(self, side: str, bucket: str) -> None:
         raise NotImplementedError
 
+    def process_failure(self, done, timeout: float) -> str:
+        """Why a finished child failed, never empty: timed out, killed by a signal, or its exit code and
+        the last line it wrote to stderr."""
+        if done.timed_out:
+            return f"{self.name} timed out after {timeout:.0f}s (BACKUP_TIMEOUT) and was stopped"
+        if done.returncode < 0:
+            return f"{self.name} was killed by signal {-done.returncode}"
+        return f"{self.name} exited with {done.returncode}: {last_line(done.stderr, self.scrub) or 'no message'}"
+
     def settle(self, result: CopyResult, done, timeout: float) -> CopyResult:
         """Adds the process's own failure (timeout, non-zero exit without an error line) to a copy result."""
         if done.timed_out:
-            result.errors.append(f"{self.name} stopped after the timeout of {timeout:.0f}s")
+            result.errors.insert(0, self.process_failure(done, timeout))
         elif done.returncode != 0 and not result.errors:
-            result.errors.append(f"{self.name} exited with {done.returncode}: {last_line(done.stderr, self.scrub)}")
+            result.errors.append(self.process_failure(done, timeout))
         return result
 
     def open(self, loc: Location, key: str):

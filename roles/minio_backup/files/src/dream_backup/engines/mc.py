@@ -1,4 +1,4 @@
-"""The mc engine (the runbook's default; archived upstream, see MC.md). Credentials travel as
+"""The mc engine (the runbook's default; archived upstream, see docs/mc.md). Credentials travel as
 MC_HOST_<alias> variables in the child's environment; mc writes its config.json into a private
 directory of this run. mc's exit code and JSON are not proof of a complete mirror (it skips some
 failures silently): the backup command verifies the target after every mirror.
@@ -11,6 +11,7 @@ validated but not passed to mc."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from urllib.parse import urlsplit
 
@@ -23,13 +24,14 @@ from dream_backup.engines.base import (
     Location,
     Obj,
     iter_json_objects,
-    last_line,
     parse_time,
 )
 from dream_backup.engines.mc_history import McHistory
 from dream_backup.errors import ConfigError, EngineError
 
 OVERWRITE_NOT_ALLOWED = "Overwrite not allowed"
+# mc names itself by the basename of its argv[0], so MC_PATH may have any file name.
+VERSION_LINE = re.compile(r"^\S+ version RELEASE\.\S+")
 
 
 def mc_host(url: str, access_key: str, secret_key: str) -> str:
@@ -64,8 +66,15 @@ class McEngine(McHistory, Engine):
     def binary(self) -> str:
         return self.config.mc_path
 
-    def _run(self, args: list[str], timeout: float | None = 600) -> proc.Finished:
-        return proc.run([self.binary(), "--no-color", *args], self.env, timeout)
+    def _run(self, args: list[str], timeout: float | None = None) -> proc.Finished:
+        return proc.run([self.binary(), "--no-color", *args], self.env, timeout or self.config.timeout)
+
+    def _reason(self, done: proc.Finished) -> str:
+        """The first error object mc printed, else why the process itself failed."""
+        if done.timed_out:
+            return self.process_failure(done, self.config.timeout)
+        errors = self._errors(done.stdout)
+        return errors[0] if errors else self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
         try:
@@ -73,7 +82,7 @@ class McEngine(McHistory, Engine):
         except OSError:
             raise ConfigError(f"mc binary {self.binary()} is missing or not executable") from None
         first = done.stdout.splitlines()[0] if done.stdout else ""
-        if done.returncode != 0 or not first.startswith("mc version RELEASE."):
+        if done.returncode != 0 or not VERSION_LINE.match(first):
             raise ConfigError(f"{self.binary()} is not the MinIO client ('--version' printed {first[:80]!r}; "
                               "Debian's 'mc' package is Midnight Commander)")
         return first
@@ -86,12 +95,11 @@ class McEngine(McHistory, Engine):
         return [self.scrub(error_text(o)) for o in iter_json_objects(stdout) if o.get("status") == "error"]
 
     def list(self, loc: Location) -> dict[str, Obj]:
-        path = self.target(loc) + ("/" if loc.path else "")
-        done = self._run(["ls", "--recursive", "--json", path])
-        errors = self._errors(done.stdout)
-        if errors or done.returncode != 0:
-            reason = errors[0] if errors else last_line(done.stderr, self.scrub)
-            if "does not exist" in reason.lower() or "NoSuchBucket" in reason:
+        # Always with a trailing '/': `alias/bucket` without it makes mc stat the bucket first.
+        done = self._run(["ls", "--recursive", "--json", self.target(loc) + "/"])
+        if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
+            reason = self._reason(done)
+            if not done.timed_out and ("does not exist" in reason.lower() or "NoSuchBucket" in reason):
                 raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
             raise EngineError(f"listing {loc.side}/{loc.join()} failed: {reason}")
         result = {}
@@ -105,41 +113,42 @@ class McEngine(McHistory, Engine):
         return result
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
-        done = self._run(["stat", "--json", f"{side}/{bucket}"])
-        errors = self._errors(done.stdout)
-        if not errors and done.returncode == 0:
+        # --no-list: without it mc also asks the server's admin data-usage API about the bucket.
+        done = self._run(["stat", "--no-list", "--json", f"{side}/{bucket}"])
+        if not done.timed_out and not self._errors(done.stdout) and done.returncode == 0:
             return True
-        reason = errors[0] if errors else last_line(done.stderr, self.scrub)
-        if "does not exist" in reason.lower() or "NoSuchBucket" in reason:
+        reason = self._reason(done)
+        if not done.timed_out and ("does not exist" in reason.lower() or "NoSuchBucket" in reason):
             return False
         raise EngineError(f"checking bucket {side}/{bucket} failed: {reason}")
 
     def versioning(self, bucket: str) -> str:
         done = self._run(["version", "info", "--json", f"{BACKUP}/{bucket}"])
+        if done.timed_out:
+            raise EngineError(f"reading versioning of backup/{bucket} failed: {self._reason(done)}")
         for obj in iter_json_objects(done.stdout):
             if obj.get("status") == "error":
                 raise EngineError(f"reading versioning of backup/{bucket} failed: {self.scrub(error_text(obj))}")
             if "versioning" in obj:
                 return (obj.get("versioning") or {}).get("status", "")
-        raise EngineError(f"reading versioning of backup/{bucket} failed: "
-                          f"{last_line(done.stderr, self.scrub) or 'no answer from mc'}")
+        raise EngineError(f"reading versioning of backup/{bucket} failed: {self._reason(done)}")
 
     def make_bucket(self, side: str, bucket: str) -> None:
         done = self._run(["mb", "--ignore-existing", "--json", f"{side}/{bucket}"])
-        errors = self._errors(done.stdout)
-        if errors or done.returncode != 0:
-            raise EngineError(f"creating bucket {side}/{bucket} failed: "
-                              f"{errors[0] if errors else last_line(done.stderr, self.scrub)}")
+        if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
+            raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
              timeout: float) -> CopyResult:
-        args = ["mirror", "--json"]
+        # --skip-errors: without it mc cancels the whole mirror at the first object that fails, so one bad
+        # object would keep every later one from the backup. mc still reports each failure and exits 1.
+        args = ["mirror", "--json", "--skip-errors"]
         if overwrite:
             args.append("--overwrite")
         if remove:
             args.append("--remove")
         if self.config.bandwidth:
-            args += ["--limit-upload", self.config.bandwidth]
+            args += ["--limit-upload", str(self.config.bandwidth)]  # a bare number is bytes/s to mc
         done = self._run([*args, self.target(src), self.target(dst)], timeout)
         result = CopyResult(timed_out=done.timed_out)
         source_prefix = self.target(src) + "/"

@@ -42,8 +42,13 @@ class RcloneEngine(RcloneHistory, Engine):
     def binary(self) -> str:
         return self.config.rclone_path
 
-    def _run(self, args: list[str], timeout: float | None = 600) -> proc.Finished:
-        return proc.run([self.binary(), *args, *self.common], self.env, timeout)
+    def _run(self, args: list[str], timeout: float | None = None) -> proc.Finished:
+        return proc.run([self.binary(), *args, *self.common], self.env, timeout or self.config.timeout)
+
+    def _reason(self, done: proc.Finished) -> str:
+        if done.timed_out or done.returncode < 0:
+            return self.process_failure(done, self.config.timeout)
+        return last_line(done.stderr, self.scrub) or self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
         try:
@@ -65,8 +70,8 @@ class RcloneEngine(RcloneHistory, Engine):
                           "--hash", "--hash-type", "MD5", *NETWORK_FLAGS, self.remote(loc)])
         if done.returncode == 3 and "directory not found" in done.stderr:
             raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
-        if done.returncode != 0:
-            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {last_line(done.stderr, self.scrub)}")
+        if done.timed_out or done.returncode != 0:
+            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {self._reason(done)}")
         result = {}
         for item in json.loads(done.stdout or "[]"):
             md5 = (item.get("Hashes") or {}).get("md5") or None
@@ -75,24 +80,23 @@ class RcloneEngine(RcloneHistory, Engine):
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         done = self._run(["lsf", "--max-depth", "1", "--dirs-only", *NETWORK_FLAGS, f"{side}:{bucket}"])
-        if done.returncode == 3:
+        if done.returncode == 3 and not done.timed_out:
             return False
-        if done.returncode != 0:
-            raise EngineError(f"checking bucket {side}/{bucket} failed: {last_line(done.stderr, self.scrub)}")
+        if done.timed_out or done.returncode != 0:
+            raise EngineError(f"checking bucket {side}/{bucket} failed: {self._reason(done)}")
         return True
 
     def versioning(self, bucket: str) -> str:
         done = self._run(["backend", "versioning", *NETWORK_FLAGS, f"{BACKUP}:{bucket}"])
-        if done.returncode != 0:
-            raise EngineError(f"reading versioning of backup/{bucket} failed: "
-                              f"{last_line(done.stderr, self.scrub)}")
+        if done.timed_out or done.returncode != 0:
+            raise EngineError(f"reading versioning of backup/{bucket} failed: {self._reason(done)}")
         state = done.stdout.strip()
         return "" if state == "Unversioned" else state
 
     def make_bucket(self, side: str, bucket: str) -> None:
         done = self._run(["mkdir", *NETWORK_FLAGS, f"{side}:{bucket}"])
-        if done.returncode != 0:
-            raise EngineError(f"creating bucket {side}/{bucket} failed: {last_line(done.stderr, self.scrub)}")
+        if done.timed_out or done.returncode != 0:
+            raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
              timeout: float) -> CopyResult:
@@ -101,7 +105,8 @@ class RcloneEngine(RcloneHistory, Engine):
         # --checksum compares size + MD5 from the listings: a no-change run reads no object.
         args += ["--checksum"] if overwrite else ["--ignore-existing"]
         if self.config.bandwidth:
-            args += ["--bwlimit", self.config.bandwidth]
+            # Explicit 'B': rclone reads a bare number as KiB/s; bytes keep the configured rate exact.
+            args += ["--bwlimit", f"{self.config.bandwidth}B"]
         done = self._run(args, timeout)
         result = CopyResult(timed_out=done.timed_out)
         for line in done.stderr.splitlines():
