@@ -305,29 +305,53 @@ def parse_drill_log(text):
     return buckets, last
 
 
+def holds_open(pid, wanted):
+    """Whether process ``pid`` has a file with (st_dev, st_ino) ``wanted`` open (stat through /proc/PID/fd
+    shows the file as this mount namespace sees it)."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for name in names:
+        try:
+            info = os.stat(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == wanted:
+            return True
+    return False
+
+
 def lock_holder(path, proc_locks="/proc/locks"):
-    """(held, pid) for the lock file, read from /proc/locks by device and inode; (False, None) when the
-    file does not exist. Nothing is opened for writing, created or locked."""
+    """(held, pid) for the lock file, from /proc/locks; (False, None) when the file does not exist.
+    Nothing is opened for writing, created or locked.
+
+    /proc/locks names the locked file by device and inode. On overlayfs (containers) it shows the
+    upper file system's device while stat() shows the overlay's, so an entry with the right inode and
+    another device counts when its process has the lock file open."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return False, None
     if not stat.S_ISREG(info.st_mode):
         raise Unreadable(f"lock file {path} is not a regular file")
-    wanted = (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    device = (os.major(info.st_dev), os.minor(info.st_dev))
     with open(proc_locks, encoding="ascii", errors="replace") as handle:
         for line in handle:
             # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2149560 0 EOF"; blocked waiters carry "->".
             fields = line.split()
-            if len(fields) < 6 or "->" in fields[1] or fields[1] != "FLOCK":
+            if len(fields) < 6 or fields[1] != "FLOCK":
                 continue
             try:
                 major, minor, inode = fields[5].split(":")
-                found = (int(major, 16), int(minor, 16), int(inode))
+                found_device, found_inode = (int(major, 16), int(minor, 16)), int(inode)
             except ValueError:
                 continue
-            if found == wanted:
-                return True, int(fields[4]) if fields[4].isdigit() else None
+            if found_inode != info.st_ino:
+                continue
+            pid = int(fields[4]) if fields[4].isdigit() and int(fields[4]) > 0 else None
+            if found_device == device or (pid and holds_open(pid, (info.st_dev, info.st_ino))):
+                return True, pid
     return False, None
 
 

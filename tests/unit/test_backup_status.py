@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.conftest import tree_snapshot
+from tests.unit.conftest import load_module, tree_snapshot
 
 SECRET = "tgt-SECRET-value-9c2b7f"
 
@@ -251,3 +251,24 @@ def test_check_mode_reads_the_same_and_changes_nothing(run_module, host):
 def test_relative_path_is_refused(run_module, host):
     result = run_module("backup_status", {"env_file": str(host.env), "metrics_file": "x.prom"})
     assert result["failed"] and "absolute" in result["msg"]
+
+
+def test_lock_seen_through_an_overlay_device_number(host, tmp_path):
+    """/proc/locks of a container shows the upper file system's device: the inode and the holder's open
+    file decide; a process that does not have the lock file open does not count."""
+    lock_holder = load_module("backup_status").lock_holder
+    host.lock.write_text("")
+    ino = host.lock.stat().st_ino
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; f = open(sys.argv[1]); print('open', flush=True); "
+                               "sys.stdin.read()", str(host.lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        for pid, held in ((holder.pid, True), (os.getpid(), False)):
+            fake = tmp_path / f"locks-{pid}"
+            fake.write_text(f"1: FLOCK  ADVISORY  WRITE {pid} 00:ff:{ino} 0 EOF\n"
+                            f"2: POSIX  ADVISORY  WRITE {holder.pid} 00:ff:{ino} 0 EOF\n")
+            assert lock_holder(str(host.lock), str(fake)) == (held, pid if held else None)
+    finally:
+        holder.stdin.close()
+        holder.wait()
