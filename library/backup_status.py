@@ -400,7 +400,7 @@ def bucket_report(name, metrics, log, drill, now, params):
     problems = []
     if success is None:
         problems.append("no successful backup recorded")
-    elif report["last_success_age_hours"] > params["max_age_hours"]:
+    elif now - success > params["max_age_hours"] * 3600:  # unrounded: a limit of 0 h fails a success 10 s old
         problems.append(f"last success {report['last_success_age_hours']} h ago (max {params['max_age_hours']:g} h)")
     if drilled.get("verdict") not in (None, "pass"):
         problems.append(f"last drill {drilled.get('verdict')} on {report['drill_time']}"
@@ -408,7 +408,7 @@ def bucket_report(name, metrics, log, drill, now, params):
     if last_pass is None:
         if params["require_drill"]:
             problems.append("never passed a restore drill")
-    elif report["drill_last_pass_age_days"] > params["max_drill_age_days"]:
+    elif now - last_pass > params["max_drill_age_days"] * 86400:
         problems.append(f"last passing drill {report['drill_last_pass_age_days']} days ago "
                         f"(max {params['max_drill_age_days']:g} days)")
     report["problems"] = problems

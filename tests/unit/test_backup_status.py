@@ -112,6 +112,14 @@ def test_stale_bucket_is_a_problem_naming_the_bucket(run_module, host):
     assert status(run_module, host, max_age_hours=0)["problems"][1].startswith("apps - last success")
 
 
+def test_zero_limit_fails_a_success_seconds_old(run_module, host):
+    # The reported age is rounded to 0.0 h; the comparison must not be.
+    host.write_metrics({"books": time.time() - 10, "apps": time.time() - 10})
+    assert status(run_module, host, max_age_hours=0)["problems"] == [
+        "books - last success 0.0 h ago (max 0 h)", "apps - last success 0.0 h ago (max 0 h)"]
+    assert status(run_module, host, max_age_hours=1)["problems"] == []
+
+
 def test_configured_bucket_without_any_success_is_a_problem(run_module, host):
     host.write_env(buckets="books,apps,audio")
     host.write_metrics({"books": time.time(), "apps": time.time()})
