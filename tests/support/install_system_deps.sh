@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test world needs, only when one is missing: podman + runc (the
 # fleet), debootstrap (its base image), rclone (an engine, used by tests on the controller too),
-# chromium (opens the inspect-book HTML page headless).
+# chromium (opens the inspect-book HTML page headless), prometheus (only its promtool: checks and
+# unit-tests monitoring/; the server the package starts is stopped and disabled again).
 set -euo pipefail
 
 missing=()
-for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone chromium:chromium; do
+for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone chromium:chromium promtool:prometheus; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd##*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -15,3 +16,6 @@ sudo=""
 echo "installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

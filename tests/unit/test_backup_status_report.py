@@ -1,0 +1,56 @@
+"""backup_status_report: one table and one problem list for the fleet, every host state named."""
+
+from __future__ import annotations
+
+import pytest
+
+BUCKET = {"bucket": "books", "last_success": "2026-11-29T03:00:41Z", "last_success_age_hours": 30.5,
+          "objects": 12, "bytes": 3145728, "duration_seconds": 4.25, "drill_verdict": None, "drill_age_days": None,
+          "restorable_since": None, "problems": ["last success 30.5 h ago (max 26 h)"]}
+
+
+def status(state="ok", buckets=None, exit_code=0):
+    return {"changed": False, "status": {"state": state, "exit_code": exit_code, "exit_meaning": "success",
+                                         "buckets": [BUCKET] if buckets is None else buckets}}
+
+
+@pytest.fixture
+def report(run_module):
+    def run(results, check=False):
+        result = run_module("backup_status_report", {"results": results}, check=check)
+        assert not result.get("failed") and result["changed"] is False
+        return result
+    return run
+
+
+def test_every_host_state_is_a_row_and_problems_name_host_and_bucket(report):
+    result = report({
+        "vps2": {"unreachable": True, "msg": "Failed to connect to the host via ssh", "changed": False},
+        "vps1": status(),
+        "vps3": {"failed": True, "msg": "/usr/bin/python3: not found"},
+        "vps4": status("running", buckets=[dict(BUCKET, bucket="apps", problems=[])]),
+        "vps5": status("no metrics", buckets=[dict(BUCKET, bucket="apps", problems=[], objects=None, bytes=None)]),
+    })
+    header, *rows = result["table"]
+    assert header.split()[:3] == ["host", "bucket", "state"]
+    states = {row.split()[0]: row.split()[2] for row in rows}
+    assert states == {"vps1": "ok", "vps2": "unreachable", "vps3": "error", "vps4": "running", "vps5": "no"}
+    assert "no metrics" in rows[4] and "3.0 MiB" in rows[0] and "30.5" in rows[0]
+    assert result["problems"] == ["vps1 books - last success 30.5 h ago (max 26 h)",
+                                  "vps2 - unreachable: Failed to connect to the host via ssh",
+                                  "vps3 - error: /usr/bin/python3: not found"]
+    assert [h["state"] for h in result["hosts"]] == ["ok", "unreachable", "error", "running", "no metrics"]
+
+
+def test_columns_line_up_and_a_newline_in_a_reason_stays_on_its_row(report):
+    result = report({"a-long-host-name": status(buckets=[dict(BUCKET, problems=["Mirror failed:\nline two"])]),
+                     "b": status(buckets=[dict(BUCKET, bucket="apps", problems=[])])})
+    assert len(result["table"]) == 3
+    starts = {line.index("books") if "books" in line else line.index("apps") for line in result["table"][1:]}
+    assert len(starts) == 1 and "Mirror failed: line two" in result["table"][1]
+
+
+def test_healthy_fleet_has_no_problem_and_check_mode_is_the_same(report):
+    healthy = status(buckets=[dict(BUCKET, problems=[], last_success_age_hours=1.0)])
+    assert report({"vps1": healthy})["problems"] == []
+    assert report({"vps1": healthy}, check=True)["table"] == report({"vps1": healthy})["table"]
