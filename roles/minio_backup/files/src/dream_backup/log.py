@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from dream_backup.errors import ConfigError
+from dream_backup import safe_open
 
 STARTING_MIRROR = "Starting mirror"
 COMPLETED_MIRROR = "Completed mirror"
@@ -41,10 +41,7 @@ class RunLog:
         self.path = path
         self.scrub = scrub
         self.echo = echo
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        except OSError as exc:
-            raise ConfigError(f"log file {path} is not writable: {exc.strerror}") from None
+        fd = safe_open.open_append(path, "log file")
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, level: str, message: str, **fields) -> dict:

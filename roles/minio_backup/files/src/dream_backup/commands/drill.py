@@ -15,7 +15,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dream_backup import metrics
+from dream_backup import metrics, safe_open
 from dream_backup.commands.backup import list_both, locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import utc_now
@@ -26,11 +26,7 @@ DEFAULT_MAX_SIZE = 256 * 1024 * 1024
 
 
 def check_logbook(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    except OSError as exc:
-        raise ConfigError(f"drill logbook {path} is not writable: {exc.strerror}") from None
-    os.close(fd)
+    os.close(safe_open.open_append(path, "drill logbook"))
 
 
 def read_hash(engine, loc, key):
@@ -111,7 +107,7 @@ def run(ctx, args) -> int:
         "target": f"{config.target_bucket}/{config.target_prefix}".rstrip("/"),
         "buckets": buckets, "objects": objects,
     }
-    with open(config.drill_log, "a", encoding="utf-8") as logbook:
+    with os.fdopen(safe_open.open_append(config.drill_log, "drill logbook"), "a", encoding="utf-8") as logbook:
         logbook.write(ctx.scrub(json.dumps(document, ensure_ascii=False)) + "\n")
     failing = [f"{o['bucket']}/{o['key']} {o['verdict']}" for o in objects if o["verdict"] in ("corrupt", "missing")]
     level = ctx.log.info if verdict == "pass" else ctx.log.error

@@ -8,10 +8,13 @@ invalid is a problem), media by kind, and optionally every object checked agains
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
+import os
 import re
 
+from dream_backup import safe_open
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.report import human_bytes, table
@@ -23,6 +26,18 @@ MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp
 PREVIEW_LIMIT = 512 * 1024
 CONFIG_LIMIT = 1024 * 1024
 BOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+# The page's only script (marks whether every preview decoded). The CSP allows exactly this text by its
+# hash, so markup from a hostile key or config.json that slipped past escaping could still run nothing.
+SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('#images img');
+  var ok = Array.prototype.every.call(imgs, function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute('data-images-loaded', imgs.length && ok ? 'yes' : 'no');
+});
+"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 
 
 def kind_of(key: str) -> str:
@@ -90,7 +105,7 @@ def run(ctx, args) -> int:
     if args.html:
         previews = {t["key"]: read_small(engine, source_loc, t["key"], PREVIEW_LIMIT)
                     for t in tree if t["kind"] == "image" and t["size"] <= PREVIEW_LIMIT}
-        with open(args.html, "w", encoding="utf-8") as handle:
+        with os.fdopen(safe_open.open_replace(args.html, "HTML output"), "w", encoding="utf-8") as handle:
             handle.write(render_html(document, config_text, previews))
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -151,7 +166,7 @@ def render_html(document: dict, config_text: str | None, previews: dict[str, byt
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline';
- script-src 'unsafe-inline'">
+ script-src '{SCRIPT_HASH}'">
 <title>books/{book}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .size{{color:#666}} figure{{display:inline-block;margin:.5em}}
 img{{max-width:240px;max-height:240px;border:1px solid #ccc}} .problems{{color:#b00}}</style></head>
@@ -163,12 +178,6 @@ img{{max-width:240px;max-height:240px;border:1px solid #ccc}} .problems{{color:#
 <h2>config.json</h2><pre id="config">{config}</pre>
 <h2>Images</h2><div id="images">{images}</div>
 <h2>Audio and video</h2>{media or '<p>none</p>'}
-<script>
-window.addEventListener('load', function () {{
-  var imgs = document.querySelectorAll('#images img');
-  var ok = Array.prototype.every.call(imgs, function (i) {{ return i.complete && i.naturalWidth > 0; }});
-  document.body.setAttribute('data-images-loaded', imgs.length && ok ? 'yes' : 'no');
-}});
-</script>
+<script>{SCRIPT}</script>
 </body></html>
 """

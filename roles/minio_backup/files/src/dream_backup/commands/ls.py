@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
+from dream_backup import envspec
 from dream_backup.engines.base import BACKUP, SOURCE, Location
-from dream_backup.errors import EXIT_OK
+from dream_backup.errors import EXIT_OK, ConfigError
 from dream_backup.report import human_bytes, table
 
 
@@ -20,6 +21,8 @@ def run(ctx, args) -> int:
     config = ctx.config
     engine = ctx.engine()
     bucket, _, prefix = (args.path or "").partition("/")
+    if bucket and envspec.bucket_error(bucket):
+        raise ConfigError(f"bucket {bucket!r} {envspec.bucket_error(bucket)}")
     if not bucket:
         rows, doc = [], []
         for name in config.buckets:

@@ -9,6 +9,7 @@ import os
 import shutil
 from urllib.parse import urlsplit
 
+from dream_backup import trust
 from dream_backup.engines import proc
 from dream_backup.engines.base import (
     BACKUP,
@@ -62,6 +63,7 @@ class McEngine(Engine):
         return proc.run([self.binary(), "--no-color", *args], self.env, timeout)
 
     def require_binary(self) -> str:
+        trust.check_binary(self.binary(), "mc")
         try:
             done = proc.run([self.binary(), "--version"], self.env, 30)
         except OSError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from dream_backup import trust
 from dream_backup.engines import proc
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Engine, Location, Obj, last_line, parse_time
 from dream_backup.errors import ConfigError, EngineError
@@ -43,6 +44,7 @@ class RcloneEngine(Engine):
         return proc.run([self.binary(), *args, *self.common], self.env, timeout)
 
     def require_binary(self) -> str:
+        trust.check_binary(self.binary(), "rclone")
         try:
             done = proc.run([self.binary(), "version"], self.env, 30)
         except OSError:
