@@ -31,7 +31,7 @@ def open_directory(directory: str) -> int:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        raise open_failure(directory, "lock directory", exc, "usable") from None
+        raise open_failure(directory, "lock directory", exc, "usable", directory=True) from None
     st = os.fstat(fd)
     if st.st_uid != os.geteuid() or st.st_mode & 0o022:
         os.close(fd)

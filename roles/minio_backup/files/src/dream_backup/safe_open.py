@@ -38,15 +38,17 @@ def describe(st: os.stat_result) -> str:
     return f"{kind(st.st_mode)} owned by {owner(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
 
 
-def open_failure(path: str, what: str, exc: OSError, verb: str, dir_fd: int | None = None) -> ConfigError:
-    """The refusal for an os.open that failed; a symbolic link is named as such."""
-    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EMLINK):
+def open_failure(path: str, what: str, exc: OSError, verb: str, dir_fd: int | None = None,
+                 directory: bool = False) -> ConfigError:
+    """The refusal for an os.open that failed; a symbolic link (or a FIFO, ...) is named as such."""
+    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EMLINK, errno.ENOTDIR):
         try:
             st = os.lstat(path if dir_fd is None else os.path.basename(path), dir_fd=dir_fd)
         except OSError:
             st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            return ConfigError(f"{what} {path} is {describe(st)}, not a regular file; refused")
+        expected = (stat.S_ISDIR, "a directory") if directory else (stat.S_ISREG, "a regular file")
+        if st is not None and not expected[0](st.st_mode):
+            return ConfigError(f"{what} {path} is {describe(st)}, not {expected[1]}; refused")
     return ConfigError(f"{what} {path} is not {verb}: {exc.strerror}")
 
 
