@@ -5,6 +5,7 @@ Every attempt must be ignored or refused with exit 2 and a clear reason, never a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -372,3 +373,72 @@ def test_html_report_allows_only_its_own_script(deploy, tmp_path):
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert 'data-images-loaded="yes"' in dom
     assert 'data-injected="yes"' not in dom
+
+
+# --- what held up: hostile object keys are data, never options or terminal control ---------------------------
+
+HOSTILE_KEYS = ["-vv", "--config=/etc/passwd", "dir/--dry-run", "line\nbreak.txt", "esc\x1b[31mred.txt",
+                "sep\u2028arator.txt"]
+
+
+def shown(key: str, engine: str) -> str:
+    """A key as the engine's listing names it: rclone shows control characters as their Unicode
+    pictures (U+2400 + code), which it maps back when it reads or writes the object."""
+    if engine != "rclone":
+        return key
+    return "".join(chr(0x2400 + ord(c)) if ord(c) < 0x20 else c for c in key)
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_hostile_object_keys_go_through_every_command(deploy, engine):
+    d = deploy(engine)
+    books = d.buckets[0]
+    bodies = {key: f"body of {key!r}".encode() for key in HOSTILE_KEYS}
+    for key, body in bodies.items():
+        d.put(books, key, body)
+    backup = d.run()
+    assert backup.code == 0, backup.stderr
+    assert d.backup_keys(books) == set(HOSTILE_KEYS)
+    for key, body in bodies.items():
+        assert d.read(books, key, side="backup") == body
+
+    drill = d.run("drill", "--bucket", books, "--samples", str(len(HOSTILE_KEYS)), "--json")
+    assert drill.code == 0, drill.stderr
+    listed = {shown(key, engine) for key in HOSTILE_KEYS}
+    assert {o["key"] for o in json.loads(drill.stdout)["objects"]} == listed
+    assert {o["verdict"] for o in json.loads(drill.stdout)["objects"]} == {"match"}
+
+    listing = d.run("ls", "backup", books, "--json")
+    assert listing.code == 0, listing.stderr
+    assert {o["key"] for o in json.loads(listing.stdout)} == listed
+    text = d.run("ls", "source", books)
+    assert text.code == 0 and f"{len(HOSTILE_KEYS)} objects" in text.stdout
+
+    restored = f"restored-{d.token}"
+    restore = d.run("restore", "--bucket", books, "--to-bucket", restored, "--json")
+    assert restore.code == 0, restore.stderr
+    for key, body in bodies.items():
+        assert d.read(restored, key) == body
+    for run in (backup, drill, listing, restore):
+        assert "\x1b" not in run.stderr, "a key's escape sequence reached the terminal"
+    assert "/etc/passwd" not in d.recorded_argv().replace("--config=/etc/passwd", "")
+
+
+def test_a_key_in_a_failure_reason_forges_no_log_line(deploy):
+    d = deploy("mc")
+    books = d.buckets[0]
+    key = "skip\n2026-01-01T00:00:00.000Z INFO Backup completed\x1b[2J\u2028\u202e.txt"
+    d.put(books, key, b"never copied")
+    d.mc_switches({"silent_skip": ["skip*"]})
+    run = d.run()
+    assert run.code == 1
+    assert key in run.last("Mirror failed")["reason"]
+    lines = run.stderr.splitlines()
+    assert not any(line.startswith("2026-01-01") for line in lines), run.stderr
+    assert not any(c in run.stderr for c in "\x1b\u2028\u202e")
+    assert any("skip\\x0a2026-01-01" in line and "Mirror failed" in line for line in lines), run.stderr
+    # Every record stays one line even for readers that also split on U+2028 (str.splitlines).
+    text = d.log_path.read_text(encoding="utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert key in [r for r in records if r["message"] == "Mirror failed"][-1]["reason"]
+    d.mc_switches({})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import unicodedata
 from datetime import UTC, datetime
 
 from dream_backup import safe_open
@@ -15,10 +16,27 @@ COMPLETED_MIRROR = "Completed mirror"
 MIRROR_FAILED = "Mirror failed"
 BACKUP_FAILED = "Backup failed"
 BACKUP_COMPLETED = "Backup completed"
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control, format and line/paragraph separator characters escaped: an object key or
+    a lock holder's text can neither forge a line in the cron log nor send escape sequences to a terminal."""
+    return "".join(_escaped(c) if unicodedata.category(c) in _UNPRINTABLE else c for c in text)
+
+
+def _escaped(char: str) -> str:
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def json_line(text: str) -> str:
+    """JSON keeps NEL, U+2028 and U+2029 raw, and readers that split on them (str.splitlines) would break
+    the record in two; as \\u escapes they stay one line and the same JSON."""
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 class Scrubber:
@@ -47,12 +65,12 @@ class RunLog:
     def write(self, level: str, message: str, **fields) -> dict:
         record = {"ts": utc_now(), "level": level, "message": message}
         record.update({k: v for k, v in fields.items() if v is not None})
-        line = self.scrub(json.dumps(record, ensure_ascii=False, default=str))
+        line = json_line(self.scrub(json.dumps(record, ensure_ascii=False, default=str)))
         self.handle.write(line + "\n")
         self.handle.flush()
         if self.echo:
             extras = " ".join(f"{k}={record[k]}" for k in ("bucket", "reason") if k in record)
-            print(self.scrub(f"{record['ts']} {level} {message} {extras}".rstrip()), file=sys.stderr)
+            print(one_line(self.scrub(f"{record['ts']} {level} {message} {extras}".rstrip())), file=sys.stderr)
         return record
 
     def info(self, message: str, **fields) -> dict:
