@@ -413,6 +413,11 @@ def test_hostile_object_keys_go_through_every_command(deploy, engine):
     assert {o["key"] for o in json.loads(listing.stdout)} == listed
     text = d.run("ls", "source", books)
     assert text.code == 0 and f"{len(HOSTILE_KEYS)} objects" in text.stdout
+    assert len(text.stdout.splitlines()) == len(HOSTILE_KEYS) + 1, "one line per key, whatever the key holds"
+    drill_text = d.run("drill", "--bucket", books, "--samples", str(len(HOSTILE_KEYS)))
+    assert drill_text.code == 0
+    for run in (text, drill_text):
+        assert not any(c in run.stdout for c in "\x1b\u2028"), "a key's control character reached the terminal"
 
     restored = f"restored-{d.token}"
     restore = d.run("restore", "--bucket", books, "--to-bucket", restored, "--json")

@@ -6,31 +6,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-import unicodedata
 from datetime import UTC, datetime
 
 from dream_backup import safe_open
+from dream_backup.report import one_line
 
 STARTING_MIRROR = "Starting mirror"
 COMPLETED_MIRROR = "Completed mirror"
 MIRROR_FAILED = "Mirror failed"
 BACKUP_FAILED = "Backup failed"
 BACKUP_COMPLETED = "Backup completed"
-_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def one_line(text: str) -> str:
-    """``text`` with control, format and line/paragraph separator characters escaped: an object key or
-    a lock holder's text can neither forge a line in the cron log nor send escape sequences to a terminal."""
-    return "".join(_escaped(c) if unicodedata.category(c) in _UNPRINTABLE else c for c in text)
-
-
-def _escaped(char: str) -> str:
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def json_line(text: str) -> str:

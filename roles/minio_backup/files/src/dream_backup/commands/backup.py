@@ -12,7 +12,7 @@ from dream_backup import health, lock, metrics, verify
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
 from dream_backup.log import BACKUP_COMPLETED, BACKUP_FAILED, COMPLETED_MIRROR, MIRROR_FAILED, STARTING_MIRROR
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 
 @dataclass
@@ -189,4 +189,4 @@ def print_summary(results: dict[str, BucketResult], reason: str | None) -> None:
              r.reason or ""] for b, r in results.items()]
     if rows:
         print(table(["bucket", "verdict", "copied", "bytes", "duration", "verified", "reason"], rows))
-    print(f"{BACKUP_FAILED}: {reason}" if reason else BACKUP_COMPLETED)
+    print(one_line(f"{BACKUP_FAILED}: {reason}") if reason else BACKUP_COMPLETED)

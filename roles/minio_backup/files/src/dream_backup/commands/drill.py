@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dream_backup import metrics, safe_open
 from dream_backup.commands.backup import list_both, locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.log import utc_now
-from dream_backup.report import human_bytes, table
+from dream_backup.log import json_line, utc_now
+from dream_backup.report import human_bytes, one_line, table
 
 DEFAULT_SAMPLES = 5
 DEFAULT_MAX_SIZE = 256 * 1024 * 1024
@@ -108,7 +108,7 @@ def run(ctx, args) -> int:
         "buckets": buckets, "objects": objects,
     }
     with os.fdopen(safe_open.open_append(config.drill_log, "drill logbook"), "a", encoding="utf-8") as logbook:
-        logbook.write(ctx.scrub(json.dumps(document, ensure_ascii=False)) + "\n")
+        logbook.write(json_line(ctx.scrub(json.dumps(document, ensure_ascii=False))) + "\n")
     failing = [f"{o['bucket']}/{o['key']} {o['verdict']}" for o in objects if o["verdict"] in ("corrupt", "missing")]
     level = ctx.log.info if verdict == "pass" else ctx.log.error
     level("Drill completed" if verdict == "pass" else "Drill failed", verdict=verdict,
@@ -133,6 +133,6 @@ def print_report(document: dict) -> None:
     print(table(["bucket", "key", "size", "sha256 backup", "sha256 source", "verdict"], rows))
     for b in document["buckets"]:
         note = f" — {b['note']}" if b.get("note") else ""
-        print(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
-              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source{note}")
+        print(one_line(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
+              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source{note}"))
     print(f"Drill verdict: {document['verdict']} (logbook record appended)")

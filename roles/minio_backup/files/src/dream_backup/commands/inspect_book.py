@@ -17,7 +17,7 @@ import re
 from dream_backup import safe_open
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 BOOKS = "books"
 KINDS = {".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
@@ -121,12 +121,12 @@ def print_report(document: dict) -> None:
         print("config.json: " + json.dumps(document["config"], ensure_ascii=False))
     for kind, keys in document["media"].items():
         if keys:
-            print(f"{kind}: {', '.join(keys)}")
+            print(one_line(f"{kind}: {', '.join(keys)}"))
     if "backup" in document:
         print(f"backup: {document['backup']['checked']} objects checked, "
               f"{len(document['backup']['differences'])} differences")
     for problem in document["problems"]:
-        print(f"PROBLEM: {problem}")
+        print(one_line(f"PROBLEM: {problem}"))
     print("OK" if not document["problems"] else f"{len(document['problems'])} problem(s) found")
 
 

@@ -8,7 +8,7 @@ import json
 from dream_backup import envspec
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_OK, ConfigError
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 
 def location(config, side: str, bucket: str, prefix: str) -> Location:
@@ -39,6 +39,6 @@ def run(ctx, args) -> int:
     else:
         for o in sorted(objects.values(), key=lambda o: o.key):
             stamp = o.mtime.strftime("%Y-%m-%d %H:%M:%S") if o.mtime else "-" * 19
-            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {o.key}")
+            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {one_line(o.key)}")
         print(f"{len(objects)} objects, {human_bytes(sum(o.size for o in objects.values()))}")
     return EXIT_OK
