@@ -28,7 +28,7 @@ GLOBAL_VALUE_OPTIONS = ("--env-file", "--log-path")
 def bucket_name(text: str) -> str:
     reason = envspec.bucket_error(text)
     if reason:
-        raise argparse.ArgumentTypeError(f"'{text}' {reason}")
+        raise argparse.ArgumentTypeError(f"{text!r} {reason}")  # repr: never echo control characters
     return text
 
 
@@ -38,14 +38,14 @@ def json_flag(parser: argparse.ArgumentParser, text: str = "print one JSON docum
 
 def backup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"dream-backup {VERSION}")
-    parser.add_argument("--bucket", action="append", help="back up only this bucket (repeatable)")
+    parser.add_argument("--bucket", action="append", type=bucket_name, help="back up only this bucket (repeatable)")
     parser.add_argument("--dry-run", action="store_true",
                         help="compute the plan from listings and print it; copy nothing")
     json_flag(parser, "print the per-bucket results as JSON")
 
 
 def drill_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bucket", action="append", help="drill only this bucket (repeatable)")
+    parser.add_argument("--bucket", action="append", type=bucket_name, help="drill only this bucket (repeatable)")
     parser.add_argument("--samples", type=int, default=5, help="objects sampled per bucket (default 5)")
     parser.add_argument("--max-size", type=int, default=256 * 1024 * 1024,
                         help="largest object sampled, bytes (default 256 MiB)")

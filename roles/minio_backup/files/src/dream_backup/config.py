@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from dream_backup import envspec
+from dream_backup import envspec, safe_open, trust
 from dream_backup.errors import ConfigError
 
 DEFAULTS = {
@@ -26,7 +26,7 @@ DEFAULTS = {
     "BACKUP_CA_FILE": "",
     "BACKUP_METRICS_FILE": "",
     "BACKUP_HEALTHCHECK_URL": "",
-    "BACKUP_LOCK_FILE": "/run/lock/dream-backup.lock",
+    "BACKUP_LOCK_FILE": "/run/dream-backup/dream-backup.lock",
     "RESTORE_DRILL_LOG": "/var/log/minio-restore-drill.log",
     "TRASH_RETENTION_DAYS": "7",
     "MINIO_SOURCE_REGION": "us-east-1",
@@ -100,15 +100,20 @@ class Config:
 
 
 def read_env_file(path: str) -> dict[str, str]:
+    if not os.path.lexists(path):
+        raise ConfigError(f"env file {path} does not exist")
+    # The env file names the binaries this root job runs: root's alone, never through a link.
+    fd = safe_open.open_regular(path, os.O_RDONLY, "env file")
     try:
-        with open(path, encoding="utf-8") as handle:
+        trust.check_opened(fd, path, "env file")
+        with os.fdopen(fd, encoding="utf-8", closefd=False) as handle:
             text = handle.read()
-    except FileNotFoundError:
-        raise ConfigError(f"env file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"env file {path} is not readable: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"env file {path} is not UTF-8 text") from None
+    finally:
+        os.close(fd)
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()

@@ -10,7 +10,8 @@ EXIT_CODES_HELP = """exit codes:
   1   runtime failure (a bucket's mirror or verification, network, authentication,
       missing bucket, a drill or restore mismatch)
   2   refused before touching anything (invalid or unreadable configuration, unwritable
-      log or metrics path, engine binary missing or not what it claims, bad arguments,
+      log or metrics path, engine binary missing or not what it claims, a lock, env
+      file, binary or output file another user could tamper with, bad arguments,
       unversioned target bucket)
   75  another run holds the lock
 """

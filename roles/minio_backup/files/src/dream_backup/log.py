@@ -8,7 +8,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from dream_backup.errors import ConfigError
+from dream_backup import safe_open
+from dream_backup.report import one_line
 
 STARTING_MIRROR = "Starting mirror"
 COMPLETED_MIRROR = "Completed mirror"
@@ -21,6 +22,12 @@ BACKUP_SKIPPED = "Backup skipped: another run is in progress"
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_line(text: str) -> str:
+    """JSON keeps NEL, U+2028 and U+2029 raw, and readers that split on them (str.splitlines) would break
+    the record in two; as \\u escapes they stay one line and the same JSON."""
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 class Scrubber:
@@ -55,16 +62,13 @@ class RunLog:
         self.scrub = scrub
         self.echo = echo
         self.errors = 0  # ERROR lines written: a run that ends non-zero has at least one
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        except OSError as exc:
-            raise ConfigError(f"log file {path} is not writable: {exc.strerror}") from None
+        fd = safe_open.open_append(path, "log file")
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, level: str, message: str, **fields) -> dict:
         record = {"ts": utc_now(), "level": level, "message": message}
         record.update({k: v for k, v in fields.items() if v is not None})
-        line = self.scrub(json.dumps(record, ensure_ascii=False, default=str))
+        line = json_line(self.scrub(json.dumps(record, ensure_ascii=False, default=str)))
         self.handle.write(line + "\n")
         self.handle.flush()
         if self.echo:
@@ -73,7 +77,7 @@ class RunLog:
 
     def echo_line(self, record: dict) -> None:
         extras = " ".join(f"{k}={record[k]}" for k in ("bucket", "reason") if k in record)
-        print(self.scrub(f"{record['ts']} {record['level']} {record['message']} {extras}".rstrip()),
+        print(one_line(self.scrub(f"{record['ts']} {record['level']} {record['message']} {extras}".rstrip())),
               file=sys.stderr)
 
     def info(self, message: str, **fields) -> dict:

@@ -3,10 +3,12 @@ node exporter never reads half a file. Values of earlier runs for other buckets 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
 
+from dream_backup import safe_open
 from dream_backup.errors import ConfigError
 
 HELP = {
@@ -19,25 +21,38 @@ HELP = {
     "dream_backup_exit_code": "Exit code of the last backup run.",
     "dream_backup_drill_last_success_timestamp_seconds": "Time of the last passing restore drill of a bucket.",
 }
-_LINE = re.compile(r"^([a-z_]+)(\{[^}]*\})? (\S+)$")
+# Label values are quoted strings in which backslash, double quote and newline are escaped.
+_LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')
+
+
+def label_value(text: str) -> str:
+    """A label value escaped as the Prometheus text format requires (a quote or newline in it would
+    otherwise end the series and let the text after it forge another)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def check_writable(path: str) -> None:
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise ConfigError(f"metrics directory {directory} does not exist or is not writable")
+    if os.path.lexists(path):
+        os.close(safe_open.open_regular(path, os.O_RDONLY, "metrics file"))
 
 
 def _read(path: str) -> dict[tuple[str, str], str]:
+    """The series of the file; OSError (never a followed link) when something else stands at ``path``."""
     values = {}
+    if not os.path.lexists(path):
+        return values
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                match = _LINE.match(line.strip())
-                if match:
-                    values[(match.group(1), match.group(2) or "")] = match.group(3)
-    except FileNotFoundError:
-        pass
+        fd = safe_open.open_regular(path, os.O_RDONLY, "metrics file")
+    except ConfigError as exc:
+        raise OSError(errno.EPERM, str(exc)) from None
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            match = _LINE.match(line.strip())
+            if match:
+                values[(match.group(1), match.group(2) or "")] = match.group(3)
     return values
 
 
@@ -45,7 +60,7 @@ def update(path: str, samples: dict[tuple[str, str], float]) -> None:
     """Merge ``samples`` ((name, bucket or '') -> value) into the file."""
     values = _read(path)
     for (name, bucket), value in samples.items():
-        labels = f'{{bucket="{bucket}"}}' if bucket else ""
+        labels = f'{{bucket="{label_value(bucket)}"}}' if bucket else ""
         values[(name, labels)] = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
     lines = []
     for name, text in HELP.items():
@@ -54,6 +69,8 @@ def update(path: str, samples: dict[tuple[str, str], float]) -> None:
             lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
             lines += [f"{name}{labels} {v}" for labels, v in series]
     directory = os.path.dirname(path) or "."
+    # mkstemp: O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, a fresh name nobody could have planted; os.replace then
+    # swaps the name itself (a link at ``path`` is replaced, never followed).
     fd, tmp = tempfile.mkstemp(prefix=".dream-backup-metrics.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

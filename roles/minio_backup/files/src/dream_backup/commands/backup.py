@@ -19,7 +19,7 @@ from dream_backup.log import (
     MIRROR_FAILED,
     STARTING_MIRROR,
 )
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 
 @dataclass
@@ -206,4 +206,4 @@ def print_summary(results: dict[str, BucketResult], reason: str | None) -> None:
              r.reason or ""] for b, r in results.items()]
     if rows:
         print(table(["bucket", "verdict", "copied", "bytes", "duration", "verified", "reason"], rows))
-    print(f"{BACKUP_FAILED}: {reason}" if reason else BACKUP_COMPLETED)
+    print(one_line(f"{BACKUP_FAILED}: {reason}") if reason else BACKUP_COMPLETED)

@@ -16,22 +16,18 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dream_backup import metrics, pointintime
+from dream_backup import metrics, pointintime, safe_open
 from dream_backup.commands.backup import list_both, locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.log import utc_now
-from dream_backup.report import human_bytes, table
+from dream_backup.log import json_line, utc_now
+from dream_backup.report import human_bytes, one_line, table
 
 DEFAULT_SAMPLES = 5
 DEFAULT_MAX_SIZE = 256 * 1024 * 1024
 
 
 def check_logbook(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    except OSError as exc:
-        raise ConfigError(f"drill logbook {path} is not writable: {exc.strerror}") from None
-    os.close(fd)
+    os.close(safe_open.open_append(path, "drill logbook"))
 
 
 def read_hash(engine, loc, key):
@@ -123,8 +119,8 @@ def run(ctx, args) -> int:
         "target": f"{config.target_bucket}/{config.target_prefix}".rstrip("/"),
         "buckets": buckets, "objects": objects,
     }
-    with open(config.drill_log, "a", encoding="utf-8") as logbook:
-        logbook.write(ctx.scrub(json.dumps(document, ensure_ascii=False)) + "\n")
+    with os.fdopen(safe_open.open_append(config.drill_log, "drill logbook"), "a", encoding="utf-8") as logbook:
+        logbook.write(json_line(ctx.scrub(json.dumps(document, ensure_ascii=False))) + "\n")
     failing = [f"{o['bucket']}/{o['key']} {o['verdict']}" for o in objects if o["verdict"] in ("corrupt", "missing")]
     level = ctx.log.info if verdict == "pass" else ctx.log.error
     level("Drill completed" if verdict == "pass" else "Drill failed", verdict=verdict,
@@ -149,7 +145,7 @@ def print_report(document: dict) -> None:
     print(table(["bucket", "key", "size", "sha256 backup", "sha256 source", "verdict"], rows))
     for b in document["buckets"]:
         note = f" — {b['note']}" if b.get("note") else ""
-        print(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
-              f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source, "
-              f"restorable since {b.get('restorable_since') or '-'}{note}")
+        print(one_line(f"{b['bucket']}: {b['verdict']}, {b.get('samples', 0)} samples, "
+                       f"{b.get('only_in_backup', 0)} only in backup, {b.get('only_in_source', 0)} only in source, "
+                       f"restorable since {b.get('restorable_since') or '-'}{note}"))
     print(f"Drill verdict: {document['verdict']} (logbook record appended)")

@@ -10,13 +10,16 @@ a note names the file; no link, the page makes no requests)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
+import os
 import re
 
+from dream_backup import safe_open
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 BOOKS = "books"
 KINDS = {".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
@@ -27,6 +30,18 @@ PREVIEW_LIMIT = 512 * 1024
 MEDIA_PREVIEW_LIMIT = 4 * 1024 * 1024  # audio and video: a page of a few MiB still opens quickly
 CONFIG_LIMIT = 1024 * 1024
 BOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+# The page's only script (marks whether every preview decoded). The CSP allows exactly this text by its
+# hash, so markup from a hostile key or config.json that slipped past escaping could still run nothing.
+SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('#images img');
+  var ok = Array.prototype.every.call(imgs, function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute('data-images-loaded', imgs.length && ok ? 'yes' : 'no');
+});
+"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 
 
 def kind_of(key: str) -> str:
@@ -96,7 +111,7 @@ def run(ctx, args) -> int:
                     for t in tree if t["kind"] == "image" and t["size"] <= PREVIEW_LIMIT}
         previews.update({t["key"]: read_small(engine, source_loc, t["key"], MEDIA_PREVIEW_LIMIT)
                          for t in tree if t["kind"] in ("audio", "video") and t["size"] <= MEDIA_PREVIEW_LIMIT})
-        with open(args.html, "w", encoding="utf-8") as handle:
+        with os.fdopen(safe_open.open_replace(args.html, "HTML output"), "w", encoding="utf-8") as handle:
             handle.write(render_html(document, config_text, previews))
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -114,12 +129,12 @@ def print_report(document: dict) -> None:
         print("config.json: " + json.dumps(document["config"], ensure_ascii=False))
     for kind, keys in document["media"].items():
         if keys:
-            print(f"{kind}: {', '.join(keys)}")
+            print(one_line(f"{kind}: {', '.join(keys)}"))
     if "backup" in document:
         print(f"backup: {document['backup']['checked']} objects checked, "
               f"{len(document['backup']['differences'])} differences")
     for problem in document["problems"]:
-        print(f"PROBLEM: {problem}")
+        print(one_line(f"PROBLEM: {problem}"))
     print("OK" if not document["problems"] else f"{len(document['problems'])} problem(s) found")
 
 
@@ -174,7 +189,7 @@ def render_html(document: dict, config_text: str | None, previews: dict[str, byt
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; media-src data:;
- style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+ style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'">
 <title>books/{book}</title>
 <style>body{{font-family:sans-serif;margin:2em}} .size{{color:#666}} figure{{display:inline-block;margin:.5em}}
 img{{max-width:240px;max-height:240px;border:1px solid #ccc}} .problems{{color:#b00}}</style></head>
@@ -186,12 +201,6 @@ img{{max-width:240px;max-height:240px;border:1px solid #ccc}} .problems{{color:#
 <h2>config.json</h2><pre id="config">{config}</pre>
 <h2>Images</h2><div id="images">{images}</div>
 <h2>Audio and video</h2>{media or '<p>none</p>'}
-<script>
-window.addEventListener('load', function () {{
-  var imgs = document.querySelectorAll('#images img');
-  var ok = Array.prototype.every.call(imgs, function (i) {{ return i.complete && i.naturalWidth > 0; }});
-  document.body.setAttribute('data-images-loaded', imgs.length && ok ? 'yes' : 'no');
-}});
-</script>
+<script>{SCRIPT}</script>
 </body></html>
 """

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from dream_backup import pointintime
+from dream_backup import envspec, pointintime
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_OK, ConfigError
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 
 def location(config, side: str, bucket: str, prefix: str) -> Location:
@@ -42,6 +42,8 @@ def run(ctx, args) -> int:
         return {k: v.as_obj() for k, v in chosen.items()}
 
     bucket, _, prefix = (args.path or "").partition("/")
+    if bucket and envspec.bucket_error(bucket):
+        raise ConfigError(f"bucket {bucket!r} {envspec.bucket_error(bucket)}")
     if not bucket:
         rows, doc = [], []
         for name in config.buckets:
@@ -59,7 +61,7 @@ def run(ctx, args) -> int:
     else:
         for o in sorted(objects.values(), key=lambda o: o.key):
             stamp = o.mtime.strftime("%Y-%m-%d %H:%M:%S") if o.mtime else "-" * 19
-            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {o.key}"
+            print(f"[{stamp} UTC] {human_bytes(o.size):>10}  {one_line(o.key)}"
                   + (f"  (version {version_ids.get(o.key) or '-'})" if when else ""))
         print(f"{len(objects)} objects, {human_bytes(sum(o.size for o in objects.values()))}")
     return EXIT_OK

@@ -21,7 +21,7 @@ from dream_backup import lock, pointintime, verify
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, one_line, table
 
 STARTING_RESTORE = "Starting restore"
 COMPLETED_RESTORE = "Completed restore"
@@ -210,5 +210,5 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
         print(table(["restore", "restored", "bytes", "skipped (present)", "failed"],
                     [[where, str(result["restored"]), human_bytes(result["bytes"]),
                       str(result["skipped_present"]), str(result["failed"])]]))
-        print(f"{RESTORE_FAILED}: {result['reason']}" if "reason" in result else COMPLETED_RESTORE)
+        print(one_line(f"{RESTORE_FAILED}: {result['reason']}") if "reason" in result else COMPLETED_RESTORE)
     return EXIT_FAILURE if "reason" in result else EXIT_OK

@@ -15,6 +15,7 @@ import re
 import shutil
 from urllib.parse import urlsplit
 
+from dream_backup import trust
 from dream_backup.engines import proc
 from dream_backup.engines.base import (
     BACKUP,
@@ -77,6 +78,7 @@ class McEngine(McHistory, Engine):
         return errors[0] if errors else self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
+        trust.check_binary(self.binary(), "mc")
         try:
             done = proc.run([self.binary(), "--version"], self.env, 30)
         except OSError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from dream_backup import trust
 from dream_backup.engines import proc
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Engine, Location, Obj, last_line, parse_time
 from dream_backup.engines.rclone_history import RcloneHistory
@@ -51,6 +52,7 @@ class RcloneEngine(RcloneHistory, Engine):
         return last_line(done.stderr, self.scrub) or self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
+        trust.check_binary(self.binary(), "rclone")
         try:
             done = proc.run([self.binary(), "version"], self.env, 30)
         except OSError:
