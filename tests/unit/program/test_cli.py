@@ -26,7 +26,7 @@ from dream_backup import cli
     (["inspect-book", "--html", "check", "backup"], "inspect-book", {"book": "backup", "html": "check"}),
     (["ls", "backup", "ls"], "ls", {"side": "backup", "path": "ls"}),
     (["ls", "source", "restore/backup"], "ls", {"side": "source", "path": "restore/backup"}),
-    (["backup", "--bucket", "ls"], "backup", {"bucket": ["ls"]}),
+    (["backup", "--bucket", "drill"], "backup", {"bucket": ["drill"]}),
     (["drill", "--bucket", "backup", "--seed", "check"], "drill", {"bucket": ["backup"], "seed": "check"}),
     (["restore", "--bucket", "books", "--prefix", "drill/"], "restore", {"bucket": "books", "prefix": "drill/"}),
     (["trash-report", "--key", "check"], "trash-report", {"key": ["check"]}),
@@ -63,7 +63,7 @@ def test_help_of_a_command_after_global_options(capsys):
     assert out.startswith("usage: dream-backup drill") and "--samples" in out and "exit codes:" in out
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--env-file", "/e", "--version"], ["--bucket", "b", "--version"]])
+@pytest.mark.parametrize("argv", [["--version"], ["--env-file", "/e", "--version"], ["--bucket", "books", "--version"]])
 def test_version(argv, capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.parse(argv)
