@@ -67,6 +67,10 @@ class McEngine(McHistory, Engine):
     def binary(self) -> str:
         return self.config.mc_path
 
+    def bandwidth_flags(self) -> list[str]:
+        # A bare number is bytes/s to mc (the configured rate is already in bytes).
+        return ["--limit-upload", str(self.config.bandwidth)] if self.config.bandwidth else []
+
     def _run(self, args: list[str], timeout: float | None = None) -> proc.Finished:
         return proc.run([self.binary(), "--no-color", *args], self.env, timeout or self.config.timeout)
 
@@ -149,9 +153,7 @@ class McEngine(McHistory, Engine):
             args.append("--overwrite")
         if remove:
             args.append("--remove")
-        if self.config.bandwidth:
-            args += ["--limit-upload", str(self.config.bandwidth)]  # a bare number is bytes/s to mc
-        done = self._run([*args, self.target(src), self.target(dst)], timeout)
+        done = self._run([*args, *self.bandwidth_flags(), self.target(src), self.target(dst)], timeout)
         result = CopyResult(timed_out=done.timed_out)
         source_prefix = self.target(src) + "/"
         for obj in iter_json_objects(done.stdout):

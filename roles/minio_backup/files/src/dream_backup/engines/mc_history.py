@@ -61,7 +61,7 @@ class McHistory(History):
         return newest_first(histories)
 
     def _copy_one(self, src: Location, dst: Location, version: Version, use_id: bool, timeout: float):
-        args = ["cp", "--json"]
+        args = ["cp", "--json", *self.bandwidth_flags()]
         if use_id and version.version_id not in NO_VERSION:
             args += ["--version-id", version.version_id]
         done = self._run([*args, self.target(src, version.key), self.target(dst, version.key)], timeout)

@@ -43,6 +43,10 @@ class RcloneEngine(RcloneHistory, Engine):
     def binary(self) -> str:
         return self.config.rclone_path
 
+    def bandwidth_flags(self) -> list[str]:
+        # Explicit 'B': rclone reads a bare number as KiB/s; bytes keep the configured rate exact.
+        return ["--bwlimit", f"{self.config.bandwidth}B"] if self.config.bandwidth else []
+
     def _run(self, args: list[str], timeout: float | None = None) -> proc.Finished:
         return proc.run([self.binary(), *args, *self.common], self.env, timeout or self.config.timeout)
 
@@ -106,10 +110,7 @@ class RcloneEngine(RcloneHistory, Engine):
                 "--metadata", "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
         # --checksum compares size + MD5 from the listings: a no-change run reads no object.
         args += ["--checksum"] if overwrite else ["--ignore-existing"]
-        if self.config.bandwidth:
-            # Explicit 'B': rclone reads a bare number as KiB/s; bytes keep the configured rate exact.
-            args += ["--bwlimit", f"{self.config.bandwidth}B"]
-        done = self._run(args, timeout)
+        done = self._run([*args, *self.bandwidth_flags()], timeout)
         result = CopyResult(timed_out=done.timed_out)
         for line in done.stderr.splitlines():
             try:

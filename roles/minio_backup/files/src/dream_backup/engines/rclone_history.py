@@ -115,9 +115,7 @@ class RcloneHistory(History):
         # --ignore-times: copy every listed key, also over a same-size damaged object.
         args = ["copy", source, self.remote(dst), "--files-from-raw", keys, "--ignore-times", "--metadata",
                 "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
-        if self.config.bandwidth:
-            args += ["--bwlimit", self.config.bandwidth]
-        done = self._run_env(args, self._at_env(when), timeout)
+        done = self._run_env([*args, *self.bandwidth_flags()], self._at_env(when), timeout)
         os.unlink(keys)
         result = CopyResult(timed_out=done.timed_out)
         for line in done.stderr.splitlines():
