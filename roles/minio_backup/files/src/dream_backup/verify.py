@@ -1,4 +1,4 @@
-"""What a mirror must copy, and whether the target now holds every source object (DESIGN.md §3)."""
+"""What a mirror must copy, and whether the target now holds every source object (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`dream-backup drill`: prove the backup is readable (RUNBOOK "Restore Drill", DESIGN.md §3).
+"""`dream-backup drill`: prove the backup is readable (the runbook's quarterly "Restore Drill"; docs/architecture.md).
 
 Per bucket both sides are listed; samples are drawn from keys present on both sides, streamed from the
 backup and from production (size + sha256, never ETags) and compared. A sample whose production copy
