@@ -23,6 +23,8 @@ from dream_backup.log import BACKUP_FAILED, RunLog, Scrubber, StderrLog
 DEFAULT_ENV_FILE = "/etc/dream-central-storage/backup.env"
 DEFAULT_COMMAND = "backup"
 GLOBAL_VALUE_OPTIONS = ("--env-file", "--log-path")
+DRILL_SAMPLES = 5
+DRILL_MAX_SIZE_MIB = 256
 
 
 def bucket_name(text: str) -> str:
@@ -46,9 +48,10 @@ def backup_options(parser: argparse.ArgumentParser) -> None:
 
 def drill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", action="append", help="drill only this bucket (repeatable)")
-    parser.add_argument("--samples", type=int, default=5, help="objects sampled per bucket (default 5)")
-    parser.add_argument("--max-size", type=int, default=256 * 1024 * 1024,
-                        help="largest object sampled, bytes (default 256 MiB)")
+    parser.add_argument("--samples", type=int, default=DRILL_SAMPLES,
+                        help=f"objects sampled per bucket (default {DRILL_SAMPLES})")
+    parser.add_argument("--max-size", type=int, default=DRILL_MAX_SIZE_MIB * 1024 * 1024,
+                        help=f"largest object sampled, bytes (default {DRILL_MAX_SIZE_MIB} MiB)")
     parser.add_argument("--seed", help="seed of the sample choice (repeatable drills)")
     json_flag(parser)
 

@@ -17,13 +17,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from dream_backup import metrics, pointintime
-from dream_backup.commands.backup import list_both, locations
+from dream_backup.commands.backup import list_both, mirror_locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import utc_now
 from dream_backup.report import human_bytes, table
-
-DEFAULT_SAMPLES = 5
-DEFAULT_MAX_SIZE = 256 * 1024 * 1024
 
 
 def check_logbook(path: str) -> None:
@@ -45,7 +42,7 @@ def read_hash(engine, loc, key):
 
 
 def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, max_size: int):
-    src, dst = locations(config, bucket)
+    src, dst = mirror_locations(config, bucket)
     summary = {"bucket": bucket, "verdict": "pass", "note": None}
     source, backup = list_both(engine, src, dst)
     both = sorted(set(source) & set(backup))

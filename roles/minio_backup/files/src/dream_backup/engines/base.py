@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dream_backup.config import Config
-from dream_backup.errors import ConfigError, EngineError
+from dream_backup.errors import EngineError
 
 SOURCE = "source"
 BACKUP = "backup"
@@ -41,7 +41,7 @@ class Obj:
 @dataclass
 class CopyResult:
     keys: list[str] = field(default_factory=list)  # copied, relative to the source location
-    deleted: int = 0  # restores without overwrite: present at the destination, left alone
+    deleted: int = 0  # objects the engine deleted at the destination (a mirror with remove)
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     # The engine's own report of each object it copied or deleted (mc's JSON object, rclone's JSON log
@@ -97,12 +97,6 @@ class Engine:
 
     def close(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def binary(self) -> str:
         raise NotImplementedError
@@ -164,8 +158,3 @@ class Engine:
         if code != 0:
             raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: {last_line(err, self.scrub)}")
         return digest.hexdigest(), count
-
-
-def ensure_executable(path: str, what: str) -> None:
-    if not shutil.which(path):
-        raise ConfigError(f"{what} binary {path} is missing or not executable")
