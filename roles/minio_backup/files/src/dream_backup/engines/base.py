@@ -50,7 +50,8 @@ class CopyResult:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """RFC 3339 with any offset and up to nanoseconds, to an aware UTC datetime."""
+    """RFC 3339 with any offset and up to nanoseconds, to an aware UTC datetime; None for anything else,
+    an impossible date (2026-02-30) included."""
     if not text:
         return None
     match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", text.strip())
@@ -59,7 +60,10 @@ def parse_time(text: str | None) -> datetime | None:
     base, fraction, zone = match.groups()
     stamp = base + ("." + (fraction + "000000")[:6] if fraction else "") + (
         "+00:00" if zone in (None, "Z") else zone)
-    return datetime.fromisoformat(stamp).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def iter_json_objects(text: str):
