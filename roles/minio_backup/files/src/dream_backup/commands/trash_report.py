@@ -16,7 +16,7 @@ from dream_backup.engines.base import parse_time
 from dream_backup.errors import EXIT_OK, ConfigError
 from dream_backup.report import human_bytes, table
 
-TRASH_BUCKET = "trash"  # the Admin Panel's bucket of deleted objects awaiting their retention
+TRASH_BUCKET = "trash"  # where the Admin Panel keeps deleted objects until their retention period ends
 DAY = 86400.0
 
 
