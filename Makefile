@@ -15,12 +15,12 @@ export DCS_IMAGE := $(IMAGE)
 
 .PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet
 
-help:
-	@echo "make demo       start local S3 servers + fleet, provision it, back up, drill"
-	@echo "make demo-down  stop and remove everything the demo started"
-	@echo "make test       lint, pytest and every Molecule scenario (what CI runs)"
+# Each target's line in `make help` is its `## ` comment (tests/unit/test_makefile.py checks that
+# every .PHONY target has one).
+help: ## list every target with what it does (this text)
+	@awk -F ':[^#]*## ' '/^[a-z][a-z-]*:[^=]*## / { printf "make %-13s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 
-system-deps:
+system-deps: ## install the Debian packages the tests need when missing (podman, rclone, promtool, ...)
 	@tests/support/install_system_deps.sh
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -28,25 +28,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed ## create .venv with requirements-dev.txt (again when a requirements file changes)
 
-image: system-deps
+image: system-deps ## build the Debian VPS container image of the fleet (reused while its recipe is unchanged)
 	@tests/support/build_image.sh $(IMAGE)
 
 # The backup program ships as one zipapp built from roles/minio_backup/files/src (committed; the
 # pytest suite fails when it is out of date).
-program:
+program: ## rebuild the backup program's zipapp from roles/minio_backup/files/src
 	python3 roles/minio_backup/files/src/build.py
 
-lint: venv
+lint: venv ## yamllint, ruff and ansible-lint, all strict
 	yamllint --strict .
 	ruff check .
 	ansible-lint --profile production --strict
 
-pytest: venv system-deps
+pytest: venv system-deps ## every pytest test: unit, and integration against local S3 servers
 	pytest
 
-molecule: venv image
+molecule: venv image ## every Molecule scenario, one after another
 	@mkdir -p .cache/apt/vps1/archives/partial .cache/apt/vps1/lists/partial \
 	          .cache/apt/vps2/archives/partial .cache/apt/vps2/lists/partial
 	@for s in $(SCENARIOS); do \
@@ -56,23 +56,23 @@ molecule: venv image
 
 # pytest and Molecule mostly wait (on servers, engines, containers), so they run side by side; each
 # one's output is printed whole when it ends (--output-sync), and either failing fails the target.
-test: lint
+test: lint ## lint, then pytest and every Molecule scenario side by side (what CI runs)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest molecule
 
 # Performance runs (not part of make test): ratios against a baseline measured in the same run.
-bench: bench-backup bench-fleet
+bench: bench-backup bench-fleet ## both performance runs (not part of make test)
 
-bench-backup: venv system-deps
+bench-backup: venv system-deps ## the backup program against plain rclone on the same data
 	python -m benchmarks.backup_vs_rclone
 
-bench-fleet: venv image
+bench-fleet: venv image ## re-converging a 4-host fleet against a baseline play
 	python -m benchmarks.fleet_converge
 
-demo: venv image
+demo: venv image ## start local S3 servers + fleet, provision it, back up, drill
 	@tests/support/demo.sh up
 
-demo-down: venv
+demo-down: venv ## stop and remove everything the demo started
 	@tests/support/demo.sh down
 
-clean: demo-down
+clean: demo-down ## demo-down, then remove .venv, .cache and .ansible
 	rm -rf $(VENV) .cache .ansible

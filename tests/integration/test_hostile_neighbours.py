@@ -274,7 +274,21 @@ def test_forged_bucket_names_are_refused_and_forge_nothing(deploy, tmp_path):
         assert "Traceback" not in run.stderr
         assert 'dream_backup_bucket_success{bucket="books' not in run.stderr.splitlines(), argv
         assert not any(line.startswith("dream_backup_") for line in run.stderr.splitlines()), argv
-    assert metrics.read_bytes() == before
+    # A refused backup is a visible run (its exit code and time are written), but it names no bucket:
+    # the file holds exactly the series it held, none of them forged, and every bucket keeps its verdict.
+    after = metrics.read_text(encoding="utf-8")
+    assert series(after) == series(before.decode())
+    assert FORGED_BUCKET not in after and "dream_backup_exit_code 2\n" in after
+    assert bucket_verdicts(after) == bucket_verdicts(before.decode())
+
+
+def series(text: str) -> set[str]:
+    """The series of a metrics file (name and labels), without values."""
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def bucket_verdicts(text: str) -> list[str]:
+    return sorted(line for line in text.splitlines() if line.startswith("dream_backup_bucket_success"))
 
 
 def load_program_module(name: str):

@@ -130,7 +130,13 @@ def cmd_ls_history(flags: dict, args: list[str]) -> int:
 
 
 def resolve(client, bucket: str, key: str, options: dict):
-    """The version that cp/cat/stat read: --version-id, else --rewind, else the latest (None: no such)."""
+    """The version that cp/cat/stat read: --version-id, else --rewind, else the latest (None: no such).
+    Like mc, only --rewind lists the key's versions; the latest or one exact version is a stat of the key."""
+    if "--rewind" not in options:
+        try:
+            return client.stat_object(bucket, key, version_id=options.get("--version-id"))
+        except S3Error:
+            return None  # no such key, no such version, or a delete marker
     return pick(histories(client, bucket, key).get(key, []), options)
 
 

@@ -75,3 +75,9 @@ def test_every_command_has_a_runner_and_a_failure_message():
     for command in cli.COMMANDS.values():
         assert callable(importlib.import_module(f"dream_backup.commands.{command.module}").run)
         assert command.failed.endswith("failed")
+
+
+def test_drill_defaults_are_declared_once_in_the_command_line():
+    args = cli.parse(["drill"])
+    assert (args.samples, args.max_size, args.seed) == (cli.DRILL_SAMPLES, 256 * 1024 * 1024, None)
+    assert cli.parse(["drill", "--samples", "2", "--max-size", "1024"]).max_size == 1024

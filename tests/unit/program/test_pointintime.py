@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +10,8 @@ import pytest
 from dream_backup import pointintime
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_REFUSED, ConfigError
-from tests.support.program import REPO
+from tests.support.mc_double import Fatal
+from tests.support.mc_double_history import parse_rewind
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
@@ -88,14 +87,21 @@ def test_versions_of_unknown_time_are_never_chosen():
     assert pointintime.pick(history, at("2026-11-28T05:00:00")).version_id == "x1"
 
 
-def rewind(text: str, tz: str) -> str:
-    code = ("import sys; from datetime import datetime, timezone;"
-            "from tests.support.mc_double_history import parse_rewind;"
-            "now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc).astimezone();"
-            f"print(parse_rewind({text!r}, now).astimezone(timezone.utc).isoformat())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60,
-                          env={"PATH": os.environ.get("PATH", "/usr/bin"), "TZ": tz, "PYTHONPATH": str(REPO)})
-    return done.stdout.strip() if done.returncode == 0 else "fatal: " + done.stderr.strip().splitlines()[-1]
+@pytest.fixture
+def rewind(monkeypatch):
+    """mc's --rewind parsing in the double, with the machine's local zone set to ``tz`` (in-process:
+    TZ + tzset, undone afterwards; a subprocess per case cost seconds)."""
+    def parse(text: str, tz: str) -> str:
+        monkeypatch.setenv("TZ", tz)
+        time.tzset()
+        now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC).astimezone()
+        try:
+            return parse_rewind(text, now).astimezone(UTC).isoformat()
+        except Fatal as exc:
+            return f"fatal: {exc}"
+    yield parse
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.mark.parametrize(("text", "tz", "utc"), [
@@ -108,10 +114,10 @@ def rewind(text: str, tz: str) -> str:
     ("10d2h", "UTC", "2026-11-19T10:00:00+00:00"),
     ("30m", "UTC", "2026-11-29T11:30:00+00:00"),
 ])
-def test_mc_rewind_reads_dotted_forms_in_the_local_time_zone(text, tz, utc):
+def test_mc_rewind_reads_dotted_forms_in_the_local_time_zone(rewind, text, tz, utc):
     assert rewind(text, tz) == utc
 
 
 @pytest.mark.parametrize("text", ["-1h", "yesterday", "2026-11-28", "2026/11/28"])
-def test_mc_rewind_refuses_negative_durations_and_other_forms(text):
+def test_mc_rewind_refuses_negative_durations_and_other_forms(rewind, text):
     assert rewind(text, "UTC").startswith("fatal: ")

@@ -23,6 +23,8 @@ from dream_backup.log import BACKUP_FAILED, RunLog, Scrubber, StderrLog
 DEFAULT_ENV_FILE = "/etc/dream-central-storage/backup.env"
 DEFAULT_COMMAND = "backup"
 GLOBAL_VALUE_OPTIONS = ("--env-file", "--log-path")
+DRILL_SAMPLES = 5
+DRILL_MAX_SIZE_MIB = 256
 
 
 def bucket_name(text: str) -> str:
@@ -46,9 +48,10 @@ def backup_options(parser: argparse.ArgumentParser) -> None:
 
 def drill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", action="append", type=bucket_name, help="drill only this bucket (repeatable)")
-    parser.add_argument("--samples", type=int, default=5, help="objects sampled per bucket (default 5)")
-    parser.add_argument("--max-size", type=int, default=256 * 1024 * 1024,
-                        help="largest object sampled, bytes (default 256 MiB)")
+    parser.add_argument("--samples", type=int, default=DRILL_SAMPLES,
+                        help=f"objects sampled per bucket (default {DRILL_SAMPLES})")
+    parser.add_argument("--max-size", type=int, default=DRILL_MAX_SIZE_MIB * 1024 * 1024,
+                        help=f"largest object sampled, bytes (default {DRILL_MAX_SIZE_MIB} MiB)")
     parser.add_argument("--seed", help="seed of the sample choice (repeatable drills)")
     json_flag(parser)
 
@@ -253,7 +256,9 @@ def refused(command: str, env_file: str | None, log_path: str | None, buckets, r
     try:
         if command == "backup":
             listed = [b.strip() for b in values.get("MINIO_BACKUP_BUCKETS", "").split(",") if b.strip()]
-            outcome.backup_failed(log, reason=reason, code=code, buckets=buckets or listed,
+            # None: every bucket the run would have backed up. Bad arguments name none (nothing ran), so
+            # they leave every bucket's last verdict as it was.
+            outcome.backup_failed(log, reason=reason, code=code, buckets=listed if buckets is None else buckets,
                                   metrics_file=values.get("BACKUP_METRICS_FILE", ""),
                                   healthcheck_url=values.get("BACKUP_HEALTHCHECK_URL", ""), dry_run=dry_run)
         else:
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ctx = Context(args)
     except DreamBackupError as exc:
-        return refused(args.command, args.env_file, args.log_path, getattr(args, "bucket", None) or [],
+        return refused(args.command, args.env_file, args.log_path, getattr(args, "bucket", None),
                        str(exc), exc.exit_code, dry_run=getattr(args, "dry_run", False))
     handler = importlib.import_module(f"dream_backup.commands.{COMMANDS[args.command].module}").run
     try:

@@ -34,7 +34,8 @@ class BucketResult:
     reason: str | None = None
 
 
-def locations(config, bucket: str) -> tuple[Location, Location]:
+def mirror_locations(config, bucket: str) -> tuple[Location, Location]:
+    """A production bucket and where the backup mirrors it."""
     return Location(SOURCE, bucket), Location(BACKUP, config.target_bucket, config.backup_path(bucket))
 
 
@@ -49,7 +50,7 @@ def prefetch(pool: ThreadPoolExecutor, engine, config, buckets) -> dict:
     """Start every bucket's source and target listing at once (a no-change run is mostly listings)."""
     futures = {}
     for bucket in buckets:
-        src, dst = locations(config, bucket)
+        src, dst = mirror_locations(config, bucket)
         futures[bucket] = (pool.submit(engine.list, src), pool.submit(engine.list, dst))
     return futures
 
@@ -59,7 +60,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     started = time.monotonic()
     result = BucketResult()
     log.info(STARTING_MIRROR, bucket=bucket)
-    src, dst = locations(config, bucket)
+    src, dst = mirror_locations(config, bucket)
     try:
         before, target = (listing.result() for listing in listings)
         extra = set(target) - set(before)
@@ -109,7 +110,7 @@ def log_events(ctx, bucket: str, copied: CopyResult) -> None:
 def dry_run(ctx, engine, buckets) -> int:
     rows, code, plans = [], EXIT_OK, {}
     for bucket in buckets:
-        src, dst = locations(ctx.config, bucket)
+        src, dst = mirror_locations(ctx.config, bucket)
         try:
             source, target = list_both(engine, src, dst)
         except EngineError as exc:

@@ -17,13 +17,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from dream_backup import metrics, pointintime, safe_open
-from dream_backup.commands.backup import list_both, locations
+from dream_backup.commands.backup import list_both, mirror_locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import json_line, utc_now
 from dream_backup.report import human_bytes, one_line, table
-
-DEFAULT_SAMPLES = 5
-DEFAULT_MAX_SIZE = 256 * 1024 * 1024
 
 
 def check_logbook(path: str) -> None:
@@ -40,11 +37,17 @@ def read_hash(engine, loc, key):
         raise
 
 
+def pick_samples(source: dict, backup: dict, rng: random.Random, samples: int, max_size: int) -> list[str]:
+    """Up to ``samples`` keys listed on both sides whose source copy is at most ``max_size`` bytes, drawn
+    by ``rng`` (one seed, one choice), in key order."""
+    eligible = [k for k in sorted(set(source) & set(backup)) if source[k].size <= max_size]
+    return sorted(rng.sample(eligible, min(samples, len(eligible))))
+
+
 def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, max_size: int):
-    src, dst = locations(config, bucket)
+    src, dst = mirror_locations(config, bucket)
     summary = {"bucket": bucket, "verdict": "pass", "note": None}
     source, backup = list_both(engine, src, dst)
-    both = sorted(set(source) & set(backup))
     summary.update(source_objects=len(source), backup_objects=len(backup),
                    only_in_backup=len(set(backup) - set(source)), only_in_source=len(set(source) - set(backup)))
     objects = []
@@ -52,11 +55,10 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
         summary["note"] = "source bucket is empty: nothing to prove"
     elif not backup:
         summary.update(verdict="fail", note=f"source has {len(source)} objects but the backup has none")
-    eligible = [k for k in both if source[k].size <= max_size]
-    picked = rng.sample(eligible, min(samples, len(eligible)))
+    picked = pick_samples(source, backup, rng, samples, max_size)
     summary["samples"] = len(picked)
     fresh_source = None
-    for key in sorted(picked):
+    for key in picked:
         record = {"bucket": bucket, "key": key, "size": backup[key].size, "sha256_backup": None,
                   "sha256_source": None}
         # Both copies stream at once: the drill takes about as long as reading the larger side.

@@ -18,6 +18,7 @@ import json
 import time
 
 from dream_backup import lock, pointintime, verify
+from dream_backup.commands.trash_report import TRASH_BUCKET
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
@@ -26,10 +27,10 @@ from dream_backup.report import human_bytes, one_line, table
 STARTING_RESTORE = "Starting restore"
 COMPLETED_RESTORE = "Completed restore"
 RESTORE_FAILED = "Restore failed"
-TRASH = "trash"
 
 
-def locations(config, args) -> tuple[Location, Location]:
+def restore_locations(config, args) -> tuple[Location, Location]:
+    """Where the restore reads (the bucket's backup, below --prefix) and where it writes."""
     prefix = (args.prefix or "").strip("/")
     if getattr(args, "version_id", None):  # one key: list its folder, restore that key alone
         prefix = prefix.rpartition("/")[0]
@@ -78,7 +79,7 @@ def describe(when, args) -> str:
 
 
 def refuse_unsafe(args) -> None:
-    if args.bucket == TRASH and not args.to_bucket and not args.allow_trash_in_place:
+    if args.bucket == TRASH_BUCKET and not args.to_bucket and not args.allow_trash_in_place:
         raise ConfigError("refusing to restore 'trash' in place: it would bring back objects that were purged "
                           "on purpose (approved retention overrides). Restore into --to-bucket, or add "
                           "--allow-trash-in-place when compliance approved it")
@@ -105,7 +106,7 @@ def run(ctx, args) -> int:
     refuse_unsafe(args)
     when = point_in_time(args)
     engine = ctx.engine()
-    src, dst = locations(ctx.config, args)
+    src, dst = restore_locations(ctx.config, args)
     where = f"backup/{src.join()}{describe(when, args)} -> " \
         f"{'production' if not args.to_bucket else 'new'} bucket {dst.join()}"
     if not args.to_bucket and not args.json:

@@ -11,12 +11,12 @@ import json
 import math
 from datetime import UTC, datetime
 
-from dream_backup.commands.backup import list_both, locations
+from dream_backup.commands.backup import list_both, mirror_locations
 from dream_backup.engines.base import parse_time
 from dream_backup.errors import EXIT_OK, ConfigError
 from dream_backup.report import human_bytes, table
 
-TRASH = "trash"
+TRASH_BUCKET = "trash"  # where the Admin Panel keeps deleted objects until their retention period ends
 DAY = 86400.0
 
 
@@ -42,7 +42,7 @@ def run(ctx, args) -> int:
     config = ctx.config
     now = parse_now(args.now)
     engine = ctx.engine()
-    source, backup = list_both(engine, *locations(config, TRASH))
+    source, backup = list_both(engine, *mirror_locations(config, TRASH_BUCKET))
     rows = []
     for key, obj in source.items():
         age = (now - obj.mtime).total_seconds() if obj.mtime else 0.0
@@ -53,7 +53,7 @@ def run(ctx, args) -> int:
                      "countdown": words, "eligible": days == 0,
                      "backed_up": bool(copy and copy.size == obj.size)})
     rows.sort(key=lambda r: (r["eligible_in_days"], -r["age_seconds"], r["key"]))
-    document = {"now": now.isoformat(), "retention_days": config.trash_retention_days, "bucket": TRASH,
+    document = {"now": now.isoformat(), "retention_days": config.trash_retention_days, "bucket": TRASH_BUCKET,
                 "objects": rows}
     if args.key:
         found = {r["key"]: r for r in rows}

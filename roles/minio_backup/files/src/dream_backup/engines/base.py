@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dream_backup.config import Config
-from dream_backup.errors import ConfigError, EngineError
+from dream_backup.errors import EngineError
 
 SOURCE = "source"
 BACKUP = "backup"
@@ -41,7 +41,7 @@ class Obj:
 @dataclass
 class CopyResult:
     keys: list[str] = field(default_factory=list)  # copied, relative to the source location
-    deleted: int = 0  # restores without overwrite: present at the destination, left alone
+    deleted: int = 0  # objects the engine deleted at the destination (a mirror with remove)
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     # The engine's own report of each object it copied or deleted (mc's JSON object, rclone's JSON log
@@ -50,7 +50,8 @@ class CopyResult:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """RFC 3339 with any offset and up to nanoseconds, to an aware UTC datetime."""
+    """RFC 3339 with any offset and up to nanoseconds, to an aware UTC datetime; None for anything else,
+    an impossible date (2026-02-30) included."""
     if not text:
         return None
     match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", text.strip())
@@ -59,7 +60,10 @@ def parse_time(text: str | None) -> datetime | None:
     base, fraction, zone = match.groups()
     stamp = base + ("." + (fraction + "000000")[:6] if fraction else "") + (
         "+00:00" if zone in (None, "Z") else zone)
-    return datetime.fromisoformat(stamp).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def iter_json_objects(text: str):
@@ -97,12 +101,6 @@ class Engine:
 
     def close(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def binary(self) -> str:
         raise NotImplementedError
@@ -164,8 +162,3 @@ class Engine:
         if code != 0:
             raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: {last_line(err, self.scrub)}")
         return digest.hexdigest(), count
-
-
-def ensure_executable(path: str, what: str) -> None:
-    if not shutil.which(path):
-        raise ConfigError(f"{what} binary {path} is missing or not executable")

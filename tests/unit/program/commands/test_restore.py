@@ -1,0 +1,114 @@
+"""What a restore copies, from where to where, and what it refuses before touching anything."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from datetime import UTC, datetime
+
+import pytest
+
+from dream_backup.commands import restore
+from dream_backup.engines.base import BACKUP, SOURCE, Location, Obj
+from dream_backup.errors import EXIT_REFUSED, ConfigError
+
+T = datetime(2026, 11, 28, 1, 0, 0, tzinfo=UTC)
+
+
+def obj(size=10, md5=None):
+    return Obj("k", size, T, md5)
+
+
+def args(**given):
+    defaults = {"bucket": "books", "prefix": "", "to_bucket": None, "overwrite": False, "as_of": None,
+                "version_id": None, "allow_trash_in_place": False}
+    return Namespace(**(defaults | given))
+
+
+BACKUP_LISTING = {"absent": obj(), "same": obj(), "damaged": obj(size=9), "rehashed": obj(md5="a" * 32)}
+PRODUCTION = {"same": obj(), "damaged": obj(size=3), "rehashed": obj(md5="b" * 32), "only-in-production": obj()}
+
+
+def test_plan_without_overwrite_copies_only_what_production_lacks():
+    copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite=False)
+    assert copy == ["absent"]
+    assert same == ["same"]
+    assert different == ["damaged", "rehashed"]  # present but different: left alone, and reported
+
+
+def test_plan_with_overwrite_also_replaces_what_differs():
+    copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite=True)
+    assert copy == ["absent", "damaged", "rehashed"]
+    assert same == ["same"] and different == []
+
+
+def test_plan_never_names_a_key_only_production_has():
+    for overwrite in (False, True):
+        copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite)
+        assert "only-in-production" not in copy + same + different
+
+
+def test_plan_into_an_empty_destination_copies_everything_sorted():
+    assert restore.plan({"b": obj(), "a": obj()}, {}, overwrite=False) == (["a", "b"], [], [])
+
+
+@pytest.mark.parametrize(("given", "source", "destination"), [
+    ({}, Location(BACKUP, "dcs-backup", "books"), Location(SOURCE, "books", "")),
+    ({"prefix": "/book-001/"}, Location(BACKUP, "dcs-backup", "books/book-001"), Location(SOURCE, "books", "book-001")),
+    ({"to_bucket": "books-restored", "prefix": "book-001"},
+     Location(BACKUP, "dcs-backup", "books/book-001"), Location(SOURCE, "books-restored", "book-001")),
+    # One version of one key: its folder is listed, the key alone restored.
+    ({"prefix": "book-001/config.json", "version_id": "v1"},
+     Location(BACKUP, "dcs-backup", "books/book-001"), Location(SOURCE, "books", "book-001")),
+    ({"prefix": "config.json", "version_id": "v1"},
+     Location(BACKUP, "dcs-backup", "books"), Location(SOURCE, "books", "")),
+])
+def test_restore_locations(make_config, given, source, destination):
+    assert restore.restore_locations(make_config(), args(**given)) == (source, destination)
+
+
+def test_restore_locations_below_the_target_prefix(make_config):
+    src, dst = restore.restore_locations(make_config(BACKUP_TARGET_PREFIX="vps1"), args(prefix="book-001"))
+    assert src == Location(BACKUP, "dcs-backup", "vps1/books/book-001")
+    assert dst == Location(SOURCE, "books", "book-001")
+
+
+def test_full_key_puts_the_prefix_back():
+    assert restore.full_key(Location(SOURCE, "books", "book-001"), "a.txt") == "book-001/a.txt"
+    assert restore.full_key(Location(SOURCE, "books", ""), "a.txt") == "a.txt"
+
+
+def refused(call) -> str:
+    with pytest.raises(ConfigError) as raised:
+        call()
+    assert raised.value.exit_code == EXIT_REFUSED
+    return str(raised.value)
+
+
+def test_trash_is_never_restored_into_itself_by_accident():
+    message = refused(lambda: restore.refuse_unsafe(args(bucket="trash")))
+    assert message.startswith("refusing to restore 'trash' in place")
+    restore.refuse_unsafe(args(bucket="trash", to_bucket="trash-review"))
+    restore.refuse_unsafe(args(bucket="trash", allow_trash_in_place=True))
+    restore.refuse_unsafe(args(bucket="books"))
+
+
+def test_point_in_time():
+    assert restore.point_in_time(args()) is None
+    assert restore.point_in_time(args(as_of="2026-11-28T02:00:00+01:00")) == T
+    assert restore.point_in_time(args(prefix="book-001/config.json", version_id="v1")) is None
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"as_of": "2026-11-28", "version_id": "v1", "prefix": "a.txt"}, "--as-of and --version-id exclude each other"),
+    ({"version_id": "v1"}, "--version-id needs --prefix naming exactly one key"),
+    ({"version_id": "v1", "prefix": "book-001/"}, "--version-id needs --prefix naming exactly one key"),
+    ({"as_of": "last tuesday"}, "accepted: RFC 3339"),
+])
+def test_point_in_time_refusals(given, message):
+    assert message in refused(lambda: restore.point_in_time(args(**given)))
+
+
+def test_describe():
+    assert restore.describe(None, args()) == ""
+    assert restore.describe(T, args()) == " as of 2026-11-28T01:00:00Z"
+    assert restore.describe(T, args(version_id="v1")) == " (version v1)"
