@@ -13,7 +13,8 @@ export CONTAINERS_CONF := $(CURDIR)/tests/support/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
-.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet
+.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet \
+        bench-scale
 
 help:
 	@echo "make demo       start local S3 servers + fleet, provision it, back up, drill"
@@ -67,6 +68,12 @@ bench-backup: venv system-deps
 
 bench-fleet: venv image
 	python -m benchmarks.fleet_converge
+
+# One bucket at 50k, 100k and 200k objects: program memory per object and no-change time vs raw rclone
+# (slow: seeding 200k objects takes a while; SIZES=50000,100000 for a shorter run).
+SIZES ?= 50000,100000,200000
+bench-scale: venv system-deps
+	python -m benchmarks.bench_scale --sizes $(SIZES)
 
 demo: venv image
 	@tests/support/demo.sh up

@@ -34,7 +34,7 @@ def _connect(path: str) -> sqlite3.Connection:
     # A scratch file rebuilt on every run: no journal and no fsync; a small page cache bounds memory.
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA cache_size=-4096")
+    db.execute("PRAGMA cache_size=-2048")
     db.execute("PRAGMA temp_store=FILE")
     return db
 
