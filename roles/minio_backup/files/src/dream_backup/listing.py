@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from dream_backup.engines.base import Location
+from dream_backup.errors import EngineError
 
 # What verify.py reads of an object: size, mtime (here µs since the epoch, or None) and MD5 (or None).
 Entry = namedtuple("Entry", "size mtime md5")
@@ -45,7 +46,6 @@ class Listing:
     def __init__(self, path: str):
         self.path = path
         self.count = 0
-        self.bytes = 0
 
     @classmethod
     def spool(cls, engine, loc: Location, name: str) -> Listing:
@@ -55,28 +55,33 @@ class Listing:
             if os.path.exists(stale):
                 os.unlink(stale)
         listing = cls(path)
+        try:
+            listing._fill(engine.scan(loc))
+        except sqlite3.Error as exc:
+            raise EngineError(f"listing {loc.side}/{loc.join()} could not be spooled to {path}: {exc} "
+                              "(the listing needs about 100 bytes per object in TMPDIR)") from None
+        return listing
+
+    def _fill(self, objects) -> None:
         # The file is created 0600 inside the engine's private mkdtemp directory.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.close(fd)
-        db = _connect(path)
+        db = _connect(self.path)
         try:
             db.execute("CREATE TABLE objects (key TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER, "
                        "md5 TEXT) WITHOUT ROWID")
             db.execute("BEGIN")
             batch = []
-            for obj in engine.scan(loc):
+            for obj in objects:
                 batch.append((obj.key, obj.size, micros(obj.mtime), obj.md5))
-                listing.count += 1
-                listing.bytes += obj.size
                 if len(batch) >= BATCH:
                     db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?)", batch)
                     batch.clear()
             db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?)", batch)
             db.execute("COMMIT")
-            listing.count = db.execute("SELECT count(*) FROM objects").fetchone()[0]
+            self.count = db.execute("SELECT count(*) FROM objects").fetchone()[0]
         finally:
             db.close()
-        return listing
 
     def __len__(self) -> int:
         return self.count
@@ -106,13 +111,22 @@ class Listing:
             os.unlink(self.path)
 
 
-def pairs(source: Listing, target: Listing) -> Iterator[tuple[str, Entry, Entry | None]]:
-    """Every source object with the target's object of the same key (None when absent), by key."""
+# Rows the rules in verify.py cannot flag: same size and the same MD5 known on both sides (differs()
+# finds nothing, and needs_copy() looks at times only when a hash is missing). Skipping them in SQL
+# keeps an unchanged bucket's comparison out of Python.
+JOIN = ("SELECT s.key, s.size, s.mtime, s.md5, t.size, t.mtime, t.md5 FROM main.objects s "
+        "LEFT JOIN target.objects t ON t.key = s.key ")
+JOIN_ALL = JOIN + "ORDER BY s.key"
+JOIN_CANDIDATES = JOIN + "WHERE NOT coalesce(t.size = s.size AND s.md5 IS NOT NULL AND t.md5 = s.md5, 0) ORDER BY s.key"
+
+
+def pairs(source: Listing, target: Listing, skip_identical: bool = False) -> Iterator[tuple[str, Entry, Entry | None]]:
+    """Every source object with the target's object of the same key (None when absent), by key; with
+    ``skip_identical``, only those the rules could find different."""
     db = _connect(source.path)
     try:
         db.execute("ATTACH DATABASE ? AS target", (target.path,))
-        rows = db.execute("SELECT s.key, s.size, s.mtime, s.md5, t.size, t.mtime, t.md5 FROM main.objects s "
-                          "LEFT JOIN target.objects t ON t.key = s.key ORDER BY s.key")
+        rows = db.execute(JOIN_CANDIDATES if skip_identical else JOIN_ALL)
         for key, size, mtime, md5, t_size, t_mtime, t_md5 in rows:
             yield key, Entry(size, mtime, md5), (None if t_size is None else Entry(t_size, t_mtime, t_md5))
     finally:

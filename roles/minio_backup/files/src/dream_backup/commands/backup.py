@@ -74,7 +74,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
         copied = CopyResult()
         # A plan that holds no key also has no mismatch (whatever differs is copied), so an unchanged
         # bucket is compared once.
-        planned = any(verify.needs_copy(s, t) for _, s, t in pairs(before, target))
+        planned = any(verify.needs_copy(s, t) for _, s, t in pairs(before, target, skip_identical=True))
         if planned or (config.remove and next(only_in(target, before), None) is not None):
             copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout)
             log_events(ctx, bucket, copied)
@@ -85,7 +85,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
             spooled.append(target)
             # Never skipped after a copy: mc exits 0 on several real failures (docs/mc.md), so only the
             # target's listing counts.
-            wrong = verify.mismatch_pairs(pairs(before, target))
+            wrong = verify.mismatch_pairs(pairs(before, target, skip_identical=True))
         else:
             wrong = {}
         changed: set[str] = set()
@@ -133,7 +133,7 @@ def dry_run(ctx, engine, buckets) -> int:
             futures = spool_both(pool, engine, ctx.config, bucket)
         try:
             source, target = (future.result() for future in futures)
-            keys = verify.plan_pairs(pairs(source, target))
+            keys = verify.plan_pairs(pairs(source, target, skip_identical=True))
             size = source.sizes(keys)
             deletions = sum(1 for _ in only_in(target, source)) if ctx.config.remove else 0
         except EngineError as exc:
