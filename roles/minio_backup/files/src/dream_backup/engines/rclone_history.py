@@ -116,7 +116,7 @@ class RcloneHistory(History):
         args = ["copy", source, self.remote(dst), "--files-from-raw", keys, "--ignore-times", "--metadata",
                 "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
         if self.config.bandwidth:
-            args += ["--bwlimit", self.config.bandwidth]
+            args += ["--bwlimit", f"{self.config.bandwidth}B"]  # bytes/s, as in the backup's copy
         done = self._run_env(args, self._at_env(when), timeout)
         os.unlink(keys)
         result = CopyResult(timed_out=done.timed_out)
