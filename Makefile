@@ -13,7 +13,8 @@ export CONTAINERS_CONF := $(CURDIR)/tests/support/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
-.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet
+.PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet \
+        bench-scale
 
 # Each target's line in `make help` is its `## ` comment (tests/unit/test_makefile.py checks that
 # every .PHONY target has one).
@@ -67,6 +68,12 @@ bench-backup: venv system-deps ## the backup program against plain rclone on the
 
 bench-fleet: venv image ## re-converging a 4-host fleet against a baseline play
 	python -m benchmarks.fleet_converge
+
+# One bucket at 50k, 100k and 200k objects: program memory per object and no-change time vs raw rclone
+# (slow: seeding 200k objects takes a while; SIZES=50000,100000 for a shorter run).
+SIZES ?= 50000,100000,200000
+bench-scale: venv system-deps ## one bucket at 50k-200k objects: program memory per object and time vs raw rclone
+	python -m benchmarks.bench_scale --sizes $(SIZES)
 
 demo: venv image ## start local S3 servers + fleet, provision it, back up, drill
 	@tests/support/demo.sh up

@@ -56,6 +56,13 @@ def drill_options(parser: argparse.ArgumentParser) -> None:
     json_flag(parser)
 
 
+def verify_content_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bucket", action="append", type=bucket_name, help="verify only this bucket (repeatable)")
+    parser.add_argument("--slice", metavar="N/M", help="verify slice N of M (default: today's slice of "
+                        "BACKUP_VERIFY_SLICES, so daily runs read every object once per cycle)")
+    json_flag(parser)
+
+
 def check_options(parser: argparse.ArgumentParser) -> None:
     json_flag(parser)
 
@@ -128,6 +135,8 @@ COMMANDS = {
                       BACKUP_FAILED, backup_options, "backup"),
     "drill": Command("restore drill: sample objects on both sides and compare sha256",
                      "Drill failed", drill_options, "drill"),
+    "verify-content": Command("compare sha256 of the backup and production copies of every object in one slice",
+                              "Content verification failed", verify_content_options, "verify_content"),
     "check": Command("preflight: engine binary, endpoints, credentials, buckets, target versioning",
                      "Check failed", check_options, "check"),
     "ls": Command("list objects on the source or in the backup through the configured engine",
@@ -221,7 +230,7 @@ class Context:
         self.config = configuration.load(args.env_file, overrides={"MINIO_BACKUP_LOG": args.log_path})
         self.scrub = Scrubber(self.config.secrets)
         self.log = RunLog(self.config.log_path, self.scrub)
-        if self.config.metrics_file and args.command in ("backup", "drill"):
+        if self.config.metrics_file and args.command in ("backup", "drill", "verify-content"):
             try:
                 metrics.check_writable(self.config.metrics_file)
             except DreamBackupError:

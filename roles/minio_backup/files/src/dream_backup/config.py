@@ -33,6 +33,7 @@ DEFAULTS = {
     "BACKUP_TARGET_REGION": "us-east-1",
     "BACKUP_S3_PROVIDER": "Minio",
     "BACKUP_LOCK_STALE_AFTER": "",  # empty: BACKUP_TIMEOUT + 1h
+    "BACKUP_VERIFY_SLICES": "30",  # verify-content: each object's content is checked once per this many days
 }
 LOCK_STALE_MARGIN = 3600.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
@@ -88,6 +89,7 @@ class Config:
     s3_provider: str = "Minio"
     lock_stale_after: float = 6 * 3600 + LOCK_STALE_MARGIN
     env_file: str = ""
+    verify_slices: int = 30
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -182,6 +184,7 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         s3_provider=merged["BACKUP_S3_PROVIDER"],
         lock_stale_after=lock_stale_after(merged),
         env_file=env_file or "",
+        verify_slices=int(merged["BACKUP_VERIFY_SLICES"]),
     )
 
 

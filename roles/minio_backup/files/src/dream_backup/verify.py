@@ -1,4 +1,7 @@
-"""What a mirror must copy, and whether the target now holds every source object (docs/architecture.md)."""
+"""What a mirror must copy, and whether the target now holds every source object (docs/architecture.md).
+
+The rules read only ``size``, ``mtime`` and ``md5`` of an object, so they apply alike to the engines'
+Obj and to listing.Entry rows of a spooled listing (there mtime is µs since the epoch)."""
 
 from __future__ import annotations
 
@@ -24,18 +27,31 @@ def needs_copy(src: Obj, dst: Obj | None) -> bool:
     return bool(no_hashes and src.mtime and dst.mtime and src.mtime > dst.mtime)
 
 
-def plan(source: dict[str, Obj], target: dict[str, Obj]) -> list[str]:
-    return sorted(key for key, obj in source.items() if needs_copy(obj, target.get(key)))
+def paired(source: dict[str, Obj], target: dict[str, Obj]):
+    return ((key, obj, target.get(key)) for key, obj in source.items())
 
 
-def mismatches(source: dict[str, Obj], target: dict[str, Obj]) -> dict[str, str]:
+def plan_pairs(pairs) -> list[str]:
+    """Keys to copy, from (key, source object, target object or None) triples."""
+    return [key for key, src, dst in pairs if needs_copy(src, dst)]
+
+
+def mismatch_pairs(pairs) -> dict[str, str]:
     """Source keys that are not present at the target with the same size (and MD5 where both know it)."""
     found = {}
-    for key, obj in source.items():
-        reason = differs(obj, target.get(key))
+    for key, src, dst in pairs:
+        reason = differs(src, dst)
         if reason:
             found[key] = reason
     return found
+
+
+def plan(source: dict[str, Obj], target: dict[str, Obj]) -> list[str]:
+    return sorted(plan_pairs(paired(source, target)))
+
+
+def mismatches(source: dict[str, Obj], target: dict[str, Obj]) -> dict[str, str]:
+    return mismatch_pairs(paired(source, target))
 
 
 def changed_since(before: Obj, now: Obj | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -11,6 +12,7 @@ from dataclasses import asdict, dataclass
 from dream_backup import health, lock, outcome, verify
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
+from dream_backup.listing import Listing, only_in, pairs
 from dream_backup.log import (
     BACKUP_COMPLETED,
     BACKUP_FAILED,
@@ -46,13 +48,16 @@ def list_both(engine, src: Location, dst: Location):
         return source.result(), target.result()
 
 
+def spool_both(pool: ThreadPoolExecutor, engine, config, bucket: str):
+    """Futures of the bucket's source and target listings, spooled to disk (listing.py)."""
+    src, dst = mirror_locations(config, bucket)
+    return (pool.submit(Listing.spool, engine, src, f"{bucket}.source"),
+            pool.submit(Listing.spool, engine, dst, f"{bucket}.target"))
+
+
 def prefetch(pool: ThreadPoolExecutor, engine, config, buckets) -> dict:
     """Start every bucket's source and target listing at once (a no-change run is mostly listings)."""
-    futures = {}
-    for bucket in buckets:
-        src, dst = mirror_locations(config, bucket)
-        futures[bucket] = (pool.submit(engine.list, src), pool.submit(engine.list, dst))
-    return futures
+    return {bucket: spool_both(pool, engine, config, bucket) for bucket in buckets}
 
 
 def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
@@ -61,23 +66,35 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     result = BucketResult()
     log.info(STARTING_MIRROR, bucket=bucket)
     src, dst = mirror_locations(config, bucket)
+    spooled = []
     try:
+        for future in listings:
+            with contextlib.suppress(EngineError):
+                spooled.append(future.result())
         before, target = (listing.result() for listing in listings)
-        extra = set(target) - set(before)
         copied = CopyResult()
-        if verify.plan(before, target) or (config.remove and extra):
+        # A plan that holds no key also has no mismatch (whatever differs is copied), so an unchanged
+        # bucket is compared once.
+        planned = any(verify.needs_copy(s, t) for _, s, t in pairs(before, target, skip_identical=True))
+        if planned or (config.remove and next(only_in(target, before), None) is not None):
             copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout)
             log_events(ctx, bucket, copied)
             if copied.errors:
                 more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
                 raise EngineError(copied.errors[0] + more)
-            target = engine.list(dst)
-        # Never skipped: mc exits 0 on several real failures (docs/mc.md), so only the target's listing counts.
-        wrong = verify.mismatches(before, target)
+            target = Listing.spool(engine, dst, f"{bucket}.target")
+            spooled.append(target)
+            # Never skipped after a copy: mc exits 0 on several real failures (docs/mc.md), so only the
+            # target's listing counts.
+            wrong = verify.mismatch_pairs(pairs(before, target, skip_identical=True))
+        else:
+            wrong = {}
         changed: set[str] = set()
         if wrong:
-            now = engine.list(src)
-            changed = {key for key in wrong if verify.changed_since(before[key], now.get(key))}
+            now = Listing.spool(engine, src, f"{bucket}.now")
+            spooled.append(now)
+            changed = {key for key, entry in ((k, now.get(k)) for k in wrong)
+                       if verify.changed_since(before.get(key), entry)}
             failures = {k: v for k, v in wrong.items() if k not in changed}
             if failures:
                 first = sorted(failures)[0]
@@ -85,12 +102,15 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
                                   f"target as at the source (first: {first}: {failures[first]})")
         result.verdict = "ok"
         result.objects = len(copied.keys)
-        result.bytes = sum(before[k].size for k in copied.keys if k in before)
+        result.bytes = before.sizes(copied.keys)
         result.verified = len(before) - len(changed)
         result.changed_during_run = len(changed)
         result.deleted = copied.deleted
     except EngineError as exc:
         result.reason = str(exc)
+    finally:
+        for listing in spooled:
+            listing.remove()
     result.seconds = round(time.monotonic() - started, 3)
     fields = {k: v for k, v in asdict(result).items() if k not in ("verdict", "reason")}
     if result.verdict == "ok":
@@ -110,20 +130,25 @@ def log_events(ctx, bucket: str, copied: CopyResult) -> None:
 def dry_run(ctx, engine, buckets) -> int:
     rows, code, plans = [], EXIT_OK, {}
     for bucket in buckets:
-        src, dst = mirror_locations(ctx.config, bucket)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = spool_both(pool, engine, ctx.config, bucket)
         try:
-            source, target = list_both(engine, src, dst)
+            source, target = (future.result() for future in futures)
+            keys = verify.plan_pairs(pairs(source, target, skip_identical=True))
+            size = source.sizes(keys)
+            deletions = sum(1 for _ in only_in(target, source)) if ctx.config.remove else 0
         except EngineError as exc:
             rows.append([bucket, "-", "-", f"error: {exc}"])
             code = EXIT_FAILURE
             continue
-        keys = verify.plan(source, target)
-        size = sum(source[k].size for k in keys)
-        deletions = sorted(set(target) - set(source)) if ctx.config.remove else []
-        plans[bucket] = {"objects": len(keys), "bytes": size, "keys": keys[:20], "deletions": len(deletions)}
+        finally:
+            for future in futures:
+                if future.exception() is None:
+                    future.result().remove()
+        plans[bucket] = {"objects": len(keys), "bytes": size, "keys": keys[:20], "deletions": deletions}
         note = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
         if deletions:
-            note = f"would delete {len(deletions)}; " + note
+            note = f"would delete {deletions}; " + note
         rows.append([bucket, str(len(keys)), human_bytes(size), note])
     ctx.log.info("Dry run", results=plans)
     failed = [row[0] for row in rows if row[3].startswith("error: ")]

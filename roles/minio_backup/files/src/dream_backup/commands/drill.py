@@ -32,7 +32,7 @@ def read_hash(engine, loc, key):
     try:
         return engine.sha256(loc, key)
     except EngineError:
-        if key not in engine.list(loc):
+        if not any(obj.key == key for obj in engine.scan(loc)):
             return None
         raise
 
@@ -42,6 +42,35 @@ def pick_samples(source: dict, backup: dict, rng: random.Random, samples: int, m
     by ``rng`` (one seed, one choice), in key order."""
     eligible = [k for k in sorted(set(source) & set(backup)) if source[k].size <= max_size]
     return sorted(rng.sample(eligible, min(samples, len(eligible))))
+
+
+def read_pair(engine, src, dst, bucket: str, key: str, size: int) -> dict:
+    """Both copies of ``key`` streamed at once (about as long as reading the larger side) and compared:
+    the record's verdict is `match`, `missing` (vanished while read) or `differs` until settle() decides."""
+    record = {"bucket": bucket, "key": key, "size": size, "sha256_backup": None, "sha256_source": None}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reads = [pool.submit(read_hash, engine, loc, key) for loc in (dst, src)]
+        got_backup, got_source = (read.result() for read in reads)
+    if got_backup is None or got_source is None:
+        record["verdict"] = "missing"
+        record["note"] = "vanished from the " + ("backup" if got_backup is None else "source") + \
+            " while it was read"
+        return record
+    record["sha256_backup"], record["size"] = got_backup
+    record["sha256_source"], source_size = got_source
+    record["verdict"] = "match" if got_backup == got_source else "differs"
+    if got_backup != got_source:
+        record["source_size"] = source_size
+    return record
+
+
+def settle(record: dict, backup_obj, source_now) -> None:
+    """A `differs` record becomes `stale` when production's copy (as listed now) is newer than the backup
+    copy (the next backup copies it; not a failure), else `corrupt`."""
+    if record["verdict"] != "differs":
+        return
+    newer = bool(source_now and source_now.mtime and backup_obj.mtime and source_now.mtime > backup_obj.mtime)
+    record["verdict"] = "stale" if newer else "corrupt"
 
 
 def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, max_size: int):
@@ -59,28 +88,10 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
     summary["samples"] = len(picked)
     fresh_source = None
     for key in picked:
-        record = {"bucket": bucket, "key": key, "size": backup[key].size, "sha256_backup": None,
-                  "sha256_source": None}
-        # Both copies stream at once: the drill takes about as long as reading the larger side.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            reads = [pool.submit(read_hash, engine, loc, key) for loc in (dst, src)]
-            got_backup, got_source = (read.result() for read in reads)
-        if got_backup is None or got_source is None:
-            record["verdict"] = "missing"
-            record["note"] = "vanished from the " + ("backup" if got_backup is None else "source") + \
-                " while the drill ran"
-        else:
-            record["sha256_backup"], record["size"] = got_backup
-            record["sha256_source"], source_size = got_source
-            if got_backup == got_source:
-                record["verdict"] = "match"
-            else:
-                # Newer in production than in the backup: the next backup copies it.
-                fresh_source = fresh_source if fresh_source is not None else engine.list(src)
-                now = fresh_source.get(key)
-                newer = bool(now and now.mtime and backup[key].mtime and now.mtime > backup[key].mtime)
-                record["verdict"] = "stale" if newer else "corrupt"
-                record["source_size"] = source_size
+        record = read_pair(engine, src, dst, bucket, key, backup[key].size)
+        if record["verdict"] == "differs":
+            fresh_source = fresh_source if fresh_source is not None else engine.list(src)
+            settle(record, backup[key], fresh_source.get(key))
         objects.append(record)
     if any(o["verdict"] in ("corrupt", "missing") for o in objects):
         summary["verdict"] = "fail"

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,7 +31,7 @@ class Location:
         return "/".join(p for p in (self.bucket, self.path, key) if p)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Obj:
     key: str  # relative to the listed location
     size: int
@@ -109,9 +110,14 @@ class Engine:
         """The binary's version line; ConfigError when it is missing or not what it claims."""
         raise NotImplementedError
 
+    def scan(self, loc: Location) -> Iterator[Obj]:
+        """Every object below ``loc`` (key relative to it), streamed as the engine prints them; raises
+        EngineError once the listing ends badly (the bucket is missing, the engine failed)."""
+        raise NotImplementedError
+
     def list(self, loc: Location) -> dict[str, Obj]:
         """Every object below ``loc`` by key relative to it; EngineError when the bucket is missing."""
-        raise NotImplementedError
+        return {obj.key: obj for obj in self.scan(loc)}
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         raise NotImplementedError

@@ -10,9 +10,11 @@ validated but not passed to mc."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from dream_backup import trust
@@ -100,23 +102,36 @@ class McEngine(McHistory, Engine):
     def _errors(self, stdout: str) -> list[str]:
         return [self.scrub(error_text(o)) for o in iter_json_objects(stdout) if o.get("status") == "error"]
 
-    def list(self, loc: Location) -> dict[str, Obj]:
-        # Always with a trailing '/': `alias/bucket` without it makes mc stat the bucket first.
-        done = self._run(["ls", "--recursive", "--json", self.target(loc) + "/"])
+    def scan(self, loc: Location) -> Iterator[Obj]:
+        # Always with a trailing '/': `alias/bucket` without it makes mc stat the bucket first. mc prints
+        # one JSON object per line for each object; its error objects may span lines, so whatever does
+        # not parse as a line is kept (bounded) and searched for errors at the end.
+        listing = proc.Lines([self.binary(), "--no-color", "ls", "--recursive", "--json", self.target(loc) + "/"],
+                             self.env, self.config.timeout)
+        rest: list[str] = []
+        kept = 0
+        for line in listing:
+            try:
+                item = json.loads(line) if line.startswith("{") else None
+            except ValueError:
+                item = None
+            if not isinstance(item, dict) or item.get("status") != "success":
+                if kept < proc.STDERR_KEEP:
+                    rest.append(line)
+                    kept += len(line)
+                continue
+            if item.get("type") != "file":
+                continue
+            etag = (item.get("etag") or "").strip('"')
+            md5 = etag if len(etag) == 32 and "-" not in etag else None  # multipart ETags are not MD5s
+            yield Obj(item["key"], int(item.get("size", 0)), parse_time(item.get("lastModified")), md5)
+        done = listing.finished
+        done.stdout = "".join(rest)
         if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
             reason = self._reason(done)
             if not done.timed_out and ("does not exist" in reason.lower() or "NoSuchBucket" in reason):
                 raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
             raise EngineError(f"listing {loc.side}/{loc.join()} failed: {reason}")
-        result = {}
-        for item in iter_json_objects(done.stdout):
-            if item.get("status") != "success" or item.get("type") != "file":
-                continue
-            etag = (item.get("etag") or "").strip('"')
-            md5 = etag if len(etag) == 32 and "-" not in etag else None  # multipart ETags are not MD5s
-            key = item["key"]
-            result[key] = Obj(key, int(item.get("size", 0)), parse_time(item.get("lastModified")), md5)
-        return result
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         # --no-list: without it mc also asks the server's admin data-usage API about the bucket.

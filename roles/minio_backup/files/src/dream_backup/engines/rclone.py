@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 
 from dream_backup import trust
 from dream_backup.engines import proc
@@ -70,19 +71,24 @@ class RcloneEngine(RcloneHistory, Engine):
     def remote(loc: Location, key: str = "") -> str:
         return f"{loc.side}:{loc.join(key)}"
 
-    def list(self, loc: Location) -> dict[str, Obj]:
-        # --no-mimetype with --use-server-modtime keeps this at one request per 1,000 keys.
-        done = self._run(["lsjson", "-R", "--files-only", "--no-mimetype", "--use-server-modtime",
-                          "--hash", "--hash-type", "MD5", *NETWORK_FLAGS, self.remote(loc)])
+    def scan(self, loc: Location) -> Iterator[Obj]:
+        # --no-mimetype with --use-server-modtime keeps this at one request per 1,000 keys. lsjson prints
+        # a JSON array with one object per line, so it is parsed line by line, never whole.
+        listing = proc.Lines([self.binary(), "lsjson", "-R", "--files-only", "--no-mimetype",
+                              "--use-server-modtime", "--hash", "--hash-type", "MD5", *NETWORK_FLAGS,
+                              self.remote(loc), *self.common], self.env, self.config.timeout)
+        for printed in listing:
+            line = printed.strip().rstrip(",")
+            if not line.startswith("{"):
+                continue  # the array's brackets
+            item = json.loads(line)
+            md5 = (item.get("Hashes") or {}).get("md5") or None
+            yield Obj(item["Path"], int(item["Size"]), parse_time(item.get("ModTime")), md5)
+        done = listing.finished
         if done.returncode == 3 and "directory not found" in done.stderr:
             raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
         if done.timed_out or done.returncode != 0:
             raise EngineError(f"listing {loc.side}/{loc.join()} failed: {self._reason(done)}")
-        result = {}
-        for item in json.loads(done.stdout or "[]"):
-            md5 = (item.get("Hashes") or {}).get("md5") or None
-            result[item["Path"]] = Obj(item["Path"], int(item["Size"]), parse_time(item.get("ModTime")), md5)
-        return result
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         done = self._run(["lsf", "--max-depth", "1", "--dirs-only", *NETWORK_FLAGS, f"{side}:{bucket}"])

@@ -1,0 +1,102 @@
+"""One bucket at 50k, 100k and 200k objects: the program's own peak memory and a no-change backup's
+time against raw `rclone copy --checksum`, measured in the same run on two local SeaweedFS servers.
+
+Objects are a few hundred bytes (listing-bound, the worst case for per-object overhead). The bucket
+grows between sizes (objects are added to both sides, the servers are reused). At each size: a backup
+that finds nothing to copy, then the no-change backup and the raw `rclone copy --checksum` of the same bucket into the
+same backup path (nothing to copy either) run alternately, twice each; the faster of each is kept.
+Memory: VmHWM of the program's python process alone (the engines are children, not counted).
+
+    .venv/bin/python -m benchmarks.bench_scale [--sizes 50000,100000,200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.backup_vs_rclone import RCLONE, rclone_env, timed
+from tests.support.program import Deployment
+from tests.support.s3world import S3World
+
+GOAL_SLOPE = 200  # bytes of program memory per object
+GOAL_RATIO = 1.3  # no-change backup / raw rclone copy --checksum
+ROUNDS = 2
+
+
+def add_objects(env: dict[str, str], bucket: str, backup_path: str, start: int, stop: int, work: Path) -> None:
+    """Objects start..stop-1, written locally and uploaded by rclone to production and to the backup at
+    once (identical bytes, so the program's next backup has nothing to copy: seeding the backup through
+    the program would double the slowest part of the benchmark)."""
+    local = work / "seed"
+    for i in range(start, stop):
+        path = local / f"dir{i % 100:02d}" / f"object-{i:07d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(200 + i % 400))
+    uploads = [subprocess.Popen([RCLONE, "copy", str(local), remote, "--transfers", "32", "--checkers", "16"],
+                                env=env) for remote in (f"SRC:{bucket}", f"DST:{backup_path}")]
+    assert all(upload.wait() == 0 for upload in uploads)
+    shutil.rmtree(local)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="50000,100000,200000", help="bucket sizes, ascending")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dcs-bench-scale-") as tmp, \
+            S3World.start(Path(tmp) / "s3", names=["primary", "offsite"]) as world:
+        work = Path(tmp)
+        d = Deployment(world.by_name("primary"), world.by_name("offsite"), work / "vps", prefix="program")
+        bucket = d.buckets[0]
+        d.write_env(MINIO_BACKUP_BUCKETS=bucket)
+        conf = work / "rclone.conf"
+        conf.write_text("")
+        env = rclone_env(d, conf)
+        have = 0
+        for size in sizes:
+            started = time.monotonic()
+            add_objects(env, bucket, f"{d.target_bucket}/program/{bucket}", have, size, work)
+            have = size
+            seeded = time.monotonic() - started
+            first = d.run(timeout=3600)
+            assert first.code == 0, first.stderr
+            raw_times, program_times, peaks = [], [], []
+            for _ in range(ROUNDS):
+                raw_times.append(timed([RCLONE, "copy", "--checksum", f"SRC:{bucket}",
+                                        f"DST:{d.target_bucket}/program/{bucket}"], env))
+                started = time.monotonic()
+                again = d.run(measure_rss=True, timeout=3600)
+                program_times.append(time.monotonic() - started)
+                assert again.code == 0, again.stderr
+                result = again.last("Backup completed")["results"][bucket]
+                assert result["objects"] == 0 and result["verified"] == size, result
+                peaks.append(again.peak_rss_kib * 1024)
+            rows.append((size, max(peaks), min(program_times), min(raw_times), seeded))
+            print(f"{size} objects: program {min(program_times):.2f} s, raw {min(raw_times):.2f} s, "
+                  f"peak {max(peaks) / 2**20:.1f} MiB (seeded in {seeded:.0f} s)", flush=True)
+    (small, small_rss, *_), (large, large_rss, *_) = rows[0], rows[-1]
+    slope = (large_rss - small_rss) / (large - small) if large > small else 0.0
+    at_million = large_rss + slope * (1_000_000 - large)
+    print(f"\n# dream-backup at scale — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
+          f"{os.cpu_count()} cores, {platform.python_version()}")
+    print(f"{'objects':>8} {'peak RSS MiB':>13} {'program s':>10} {'raw s':>8} {'ratio':>6}")
+    for size, rss, program, raw, _ in rows:
+        ratio = program / raw
+        print(f"{size:>8} {rss / 2**20:>13.1f} {program:>10.2f} {raw:>8.2f} {ratio:>6.2f}"
+              f"{'' if ratio <= GOAL_RATIO else '  MISSED (goal <= ' + str(GOAL_RATIO) + ')'}")
+    print(f"RSS slope {slope:.0f} bytes/object (goal <= {GOAL_SLOPE}){'' if slope <= GOAL_SLOPE else '  MISSED'}; "
+          f"extrapolated to 1,000,000 objects: {at_million / 2**20:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

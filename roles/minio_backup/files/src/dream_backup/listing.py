@@ -1,0 +1,145 @@
+"""A bucket's listing spooled to a private SQLite file while the engine prints it, so a backup of a
+million objects holds none of them in memory: the two sides are compared by a join that streams one
+row at a time, and single keys are looked up by the table's index. The rules of what differs stay in
+verify.py; this module only feeds them.
+
+Times are stored as integer microseconds since the epoch (exact: engines report at most microseconds
+after parse_time), so the comparisons in verify.py see the same order and equality as with datetimes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections import namedtuple
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from dream_backup.engines.base import Location
+from dream_backup.errors import EngineError
+
+# What verify.py reads of an object: size, mtime (here µs since the epoch, or None) and MD5 (or None).
+Entry = namedtuple("Entry", "size mtime md5")
+BATCH = 5000  # rows per insert; bounds the memory of one batch
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(when: datetime | None) -> int | None:
+    return None if when is None else (when - EPOCH) // MICROSECOND
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    # A scratch file rebuilt on every run: no journal and no fsync; a small page cache bounds memory.
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-2048")
+    db.execute("PRAGMA temp_store=FILE")
+    return db
+
+
+class Listing:
+    """One side's objects, as the engine listed them at one moment."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+
+    @classmethod
+    def spool(cls, engine, loc: Location, name: str) -> Listing:
+        """List ``loc`` into ``<engine workdir>/<name>.sqlite`` (replaced when it exists)."""
+        path = os.path.join(engine.workdir, f"{name}.sqlite")
+        for stale in (path, path + "-journal"):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        listing = cls(path)
+        try:
+            listing._fill(engine.scan(loc))
+        except sqlite3.Error as exc:
+            raise EngineError(f"listing {loc.side}/{loc.join()} could not be spooled to {path}: {exc} "
+                              "(the listing needs about 100 bytes per object in TMPDIR)") from None
+        return listing
+
+    def _fill(self, objects) -> None:
+        # The file is created 0600 inside the engine's private mkdtemp directory.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+        db = _connect(self.path)
+        try:
+            db.execute("CREATE TABLE objects (key TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER, "
+                       "md5 TEXT) WITHOUT ROWID")
+            db.execute("BEGIN")
+            batch = []
+            for obj in objects:
+                batch.append((obj.key, obj.size, micros(obj.mtime), obj.md5))
+                if len(batch) >= BATCH:
+                    db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?)", batch)
+                    batch.clear()
+            db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?)", batch)
+            db.execute("COMMIT")
+            self.count = db.execute("SELECT count(*) FROM objects").fetchone()[0]
+        finally:
+            db.close()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def get(self, key: str) -> Entry | None:
+        db = _connect(self.path)
+        try:
+            row = db.execute("SELECT size, mtime, md5 FROM objects WHERE key = ?", (key,)).fetchone()
+        finally:
+            db.close()
+        return Entry(*row) if row else None
+
+    def sizes(self, keys) -> int:
+        """Total size of those of ``keys`` that are listed."""
+        db = _connect(self.path)
+        try:
+            total = 0
+            for key in keys:
+                row = db.execute("SELECT size FROM objects WHERE key = ?", (key,)).fetchone()
+                total += row[0] if row else 0
+            return total
+        finally:
+            db.close()
+
+    def remove(self) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+# Rows the rules in verify.py cannot flag: same size and the same MD5 known on both sides (differs()
+# finds nothing, and needs_copy() looks at times only when a hash is missing). Skipping them in SQL
+# keeps an unchanged bucket's comparison out of Python.
+JOIN = ("SELECT s.key, s.size, s.mtime, s.md5, t.size, t.mtime, t.md5 FROM main.objects s "
+        "LEFT JOIN target.objects t ON t.key = s.key ")
+JOIN_ALL = JOIN + "ORDER BY s.key"
+JOIN_CANDIDATES = JOIN + "WHERE NOT coalesce(t.size = s.size AND s.md5 IS NOT NULL AND t.md5 = s.md5, 0) ORDER BY s.key"
+
+
+def pairs(source: Listing, target: Listing, skip_identical: bool = False) -> Iterator[tuple[str, Entry, Entry | None]]:
+    """Every source object with the target's object of the same key (None when absent), by key; with
+    ``skip_identical``, only those the rules could find different."""
+    db = _connect(source.path)
+    try:
+        db.execute("ATTACH DATABASE ? AS target", (target.path,))
+        rows = db.execute(JOIN_CANDIDATES if skip_identical else JOIN_ALL)
+        for key, size, mtime, md5, t_size, t_mtime, t_md5 in rows:
+            yield key, Entry(size, mtime, md5), (None if t_size is None else Entry(t_size, t_mtime, t_md5))
+    finally:
+        db.close()
+
+
+def only_in(target: Listing, source: Listing) -> Iterator[str]:
+    """Keys of ``target`` that ``source`` does not list, in order."""
+    db = _connect(target.path)
+    try:
+        db.execute("ATTACH DATABASE ? AS source", (source.path,))
+        for (key,) in db.execute("SELECT t.key FROM main.objects t WHERE NOT EXISTS "
+                                 "(SELECT 1 FROM source.objects s WHERE s.key = t.key) ORDER BY t.key"):
+            yield key
+    finally:
+        db.close()
