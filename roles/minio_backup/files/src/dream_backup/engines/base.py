@@ -157,14 +157,18 @@ class Engine:
 
     def sha256(self, loc: Location, key: str) -> tuple[str, int]:
         """sha256 and byte count of an object, streamed with flat memory."""
+        return self.hash_stream(self.open(loc, key), f"{loc.side}/{loc.join(key)}")
+
+    def hash_stream(self, opened, what: str) -> tuple[str, int]:
+        """sha256 and byte count of what an opened engine process (open(), open_version()) writes."""
         digest = hashlib.sha256()
         count = 0
-        with self.open(loc, key) as proc:
+        with opened as proc:
             for block in iter(lambda: proc.stdout.read(HASH_CHUNK), b""):
                 digest.update(block)
                 count += len(block)
             err = proc.stderr.read().decode(errors="replace")
             code = proc.wait()
         if code != 0:
-            raise EngineError(f"reading {loc.side}/{loc.join(key)} failed: {last_line(err, self.scrub)}")
+            raise EngineError(f"reading {what} failed: {last_line(err, self.scrub)}")
         return digest.hexdigest(), count

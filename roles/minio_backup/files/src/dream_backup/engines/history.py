@@ -3,13 +3,11 @@ at a point in time, copies of exact versions, and the target bucket's retention 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from dream_backup import pointintime
-from dream_backup.engines.base import HASH_CHUNK, CopyResult, Location, Obj, last_line
-from dream_backup.errors import EngineError
+from dream_backup.engines.base import CopyResult, Location, Obj
 
 UNKNOWN = "unknown"
 
@@ -70,15 +68,5 @@ class History:
         raise NotImplementedError
 
     def sha256_version(self, loc: Location, version: Version, when: datetime | None) -> tuple[str, int]:
-        digest = hashlib.sha256()
-        count = 0
-        with self.open_version(loc, version, when) as proc:
-            for block in iter(lambda: proc.stdout.read(HASH_CHUNK), b""):
-                digest.update(block)
-                count += len(block)
-            err = proc.stderr.read().decode(errors="replace")
-            code = proc.wait()
-        if code != 0:
-            raise EngineError(f"reading {loc.side}/{loc.join(version.key)} ({version.version_id or 'current'}) "
-                              f"failed: {last_line(err, self.scrub)}")
-        return digest.hexdigest(), count
+        return self.hash_stream(self.open_version(loc, version, when),
+                                f"{loc.side}/{loc.join(version.key)} ({version.version_id or 'current'})")

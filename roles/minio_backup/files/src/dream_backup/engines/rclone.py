@@ -117,6 +117,10 @@ class RcloneEngine(RcloneHistory, Engine):
         # --checksum compares size + MD5 from the listings: a no-change run reads no object.
         args += ["--checksum"] if overwrite else ["--ignore-existing"]
         done = self._run([*args, *self.bandwidth_flags()], timeout)
+        return self.read_copy_log(done, timeout)
+
+    def read_copy_log(self, done: proc.Finished, timeout: float) -> CopyResult:
+        """What rclone's JSON log (--use-json-log -v) says it copied, deleted and failed."""
         result = CopyResult(timed_out=done.timed_out)
         for line in done.stderr.splitlines():
             try:

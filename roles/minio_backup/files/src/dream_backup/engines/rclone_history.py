@@ -117,18 +117,7 @@ class RcloneHistory(History):
                 "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
         done = self._run_env([*args, *self.bandwidth_flags()], self._at_env(when), timeout)
         os.unlink(keys)
-        result = CopyResult(timed_out=done.timed_out)
-        for line in done.stderr.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("level") == "error":
-                where = f"{entry['object']}: " if entry.get("object") else ""
-                result.errors.append(self.scrub(where + entry.get("msg", ""))[:500])
-            elif entry.get("msg", "").startswith("Copied") and entry.get("object"):
-                result.keys.append(entry["object"])
-        return self.settle(result, done, timeout)
+        return self.read_copy_log(done, timeout)
 
     def open_version(self, loc: Location, version: Version, when: datetime | None):
         from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415
