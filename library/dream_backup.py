@@ -44,7 +44,8 @@ options:
   environment:
     description:
       - Variables added to the program's environment, e.g. C(MINIO_BACKUP_LOG) for a run logged
-        elsewhere. Not returned, and their values are masked in the task's output.
+        elsewhere. Not among the returned values; like every option they appear in the task's
+        invocation (verbose output), so they are no place for secrets (those belong in the env file).
     type: dict
     default: {}
   ok_codes:
@@ -174,8 +175,7 @@ def main() -> None:
             "command": {"type": "str", "required": True, "choices": COMMANDS},
             "args": {"type": "list", "elements": "str", "default": []},
             "json": {"type": "bool", "default": True},
-            # no_log: the values may be anything an operator passes; they are kept out of the invocation echo.
-            "environment": {"type": "dict", "default": {}, "no_log": True},
+                "environment": {"type": "dict", "default": {}},
             "ok_codes": {"type": "list", "elements": "int", "default": [0]},
         },
         supports_check_mode=True,
@@ -190,7 +190,8 @@ def main() -> None:
         module.fail_json(msg=f"{params['program']} is missing or not executable: provision the host with "
                              "playbooks/site.yml", **empty)
     if module.check_mode and writes(command, args):
-        module.exit_json(changed=False, skipped=True, msg=f"check mode: {command} would write; not run "
+        # failed=False said outright: Ansible takes a result with a non-zero rc and no "failed" as a failure.
+        module.exit_json(changed=False, skipped=True, failed=False, msg=f"check mode: {command} would write; not run "
                                                           "(add --dry-run to see its plan)", **empty)
 
     environ = {str(k): str(v) for k, v in params["environment"].items()}
