@@ -1,0 +1,87 @@
+"""The minio_backup role through ansible-playbook: one tag per phase (so `--tags config` pushes only the
+env file), and the preflight that refuses two hosts writing one target path from different sources."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.conftest import REPO
+
+BIN = Path(sys.executable).parent
+PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |",),
+          "logs": ("Logs |",), "cron": ("Cron |",)}
+
+
+def ansible_env(tmp_path) -> dict:
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
+
+
+def listed_tasks(tmp_path, *args) -> list[str]:
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "--list-tasks", *args, "playbooks/site.yml"],
+                          capture_output=True, text=True, check=False, cwd=REPO, env=ansible_env(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    play = proc.stdout.split("Provision MinIO backup hosts", 1)[1]
+    return [m.group(1) for m in re.finditer(r"^\s+minio_backup : (.+?)\tTAGS", play, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("phase", sorted(PHASES))
+def test_a_phase_tag_selects_that_phase_after_the_preflight(tmp_path, phase):
+    tasks = [t for t in listed_tasks(tmp_path, "--tags", phase) if not t.startswith("Validating arguments")]
+    checks = [t for t in tasks if t.startswith("Preflight |")]
+    work = [t for t in tasks if not t.startswith("Preflight |")]
+    assert checks and work, tasks
+    assert all(t.startswith(PHASES[phase]) for t in work), work
+
+
+def test_config_tag_leaves_out_every_task_outside_the_env_file_phase(tmp_path):
+    everything = listed_tasks(tmp_path)
+    config = listed_tasks(tmp_path, "--tags", "config")
+    left_out = set(everything) - set(config)
+    assert any(t.startswith("Program |") for t in left_out) and any(t.startswith("Cron |") for t in left_out)
+    assert "Config | env file with the runbook's variables" in config
+    assert not [t for t in config if t.startswith(("Packages |", "MinIO client |", "Program |", "Logs |", "Cron |"))]
+
+
+def test_every_task_of_the_role_belongs_to_a_phase(tmp_path):
+    prefixes = ("Preflight |", "Validating arguments", *(p for ps in PHASES.values() for p in ps))
+    assert all(t.startswith(prefixes) for t in listed_tasks(tmp_path)), listed_tasks(tmp_path)
+
+
+def run_preflight(tmp_path, hosts: dict) -> subprocess.CompletedProcess:
+    common = {"ansible_connection": "local", "minio_backup_source_access_key": "sa",
+              "minio_backup_source_secret_key": "ss", "minio_backup_target_access_key": "ta",
+              "minio_backup_target_secret_key": "ts", "minio_backup_target_endpoint": "https://offsite.example"}
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"vars": common, "hosts": hosts}}))
+    play = tmp_path / "preflight.yml"
+    play.write_text(json.dumps([{"name": "Preflight", "hosts": "all", "gather_facts": True, "tasks": [
+        {"name": "Preflight of minio_backup", "ansible.builtin.include_role": {
+            "name": "minio_backup", "tasks_from": "preflight.yml"}}]}]))
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)], capture_output=True,
+                          text=True, check=False, cwd=REPO, env=ansible_env(tmp_path))
+
+
+def test_preflight_refuses_two_sources_writing_one_path_and_names_them(tmp_path):
+    proc = run_preflight(tmp_path, {"vps1": {"minio_backup_source_endpoint": "http://minio-a:9000"},
+                                    "vps2": {"minio_backup_source_endpoint": "http://minio-b:9000",
+                                             "minio_backup_buckets": ["books"]}})
+    assert proc.returncode != 0
+    assert ("These target paths would be written by hosts with different sources (each would overwrite the "
+            "other's backup): https://offsite.example dream-central-storage-backups/books (hosts vps1, vps2). "
+            "Give each host its own minio_backup_target_prefix.") in proc.stdout
+
+
+def test_preflight_passes_hosts_with_their_own_prefix(tmp_path):
+    proc = run_preflight(tmp_path, {
+        "vps1": {"minio_backup_source_endpoint": "http://minio-a:9000", "minio_backup_target_prefix": "vps1"},
+        "vps2": {"minio_backup_source_endpoint": "http://minio-b:9000", "minio_backup_target_prefix": "vps2"}})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no two hosts write one target path" in proc.stdout
