@@ -29,7 +29,7 @@ options:
     description: The program's command.
     type: str
     required: true
-    choices: [backup, drill, check, ls, restore, versions, trash-report, inspect-book]
+    choices: [backup, drill, check, ls, restore, versions, trash-report, inspect-book, verify-content]
   args:
     description: Further arguments after C(COMMAND --json), e.g. C([--bucket, books]).
     type: list
@@ -135,7 +135,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-COMMANDS = ["backup", "drill", "check", "ls", "restore", "versions", "trash-report", "inspect-book"]
+COMMANDS = ["backup", "drill", "check", "ls", "restore", "versions", "trash-report", "inspect-book",
+            "verify-content"]
 WRITING = ("backup", "restore")
 
 

@@ -14,7 +14,7 @@ import pytest
 from tests.unit.conftest import REPO
 
 BIN = Path(sys.executable).parent
-PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |",),
+PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |", "Lock |"),
           "logs": ("Logs |",), "cron": ("Cron |",)}
 
 
