@@ -221,6 +221,11 @@ def cmd_cat(flags: dict, args: list[str]) -> int:
     except S3Error as exc:
         sys.stderr.write(f"mc: <ERROR> Unable to read from `{args[0]}`. {exc.message}\n")
         return 1
+    return write_stream(response)
+
+
+def write_stream(response) -> int:
+    """An object's bytes to stdout as they arrive (mc cat), then the connection back to the pool."""
     try:
         for block in response.stream(1024 * 1024):
             sys.stdout.buffer.write(block)

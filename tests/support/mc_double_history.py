@@ -220,15 +220,7 @@ def cmd_cat_history(flags: dict, args: list[str]) -> int:
     if obj is None:
         sys.stderr.write(f"mc: <ERROR> Unable to read from `{paths[0]}`. Object does not exist.\n")
         return 1
-    response = client.get_object(bucket, key, version_id=obj.version_id)
-    try:
-        for block in response.stream(1024 * 1024):
-            sys.stdout.buffer.write(block)
-    finally:
-        response.close()
-        response.release_conn()
-    sys.stdout.buffer.flush()
-    return 0
+    return mc.write_stream(client.get_object(bucket, key, version_id=obj.version_id))
 
 
 def cmd_stat_history(flags: dict, args: list[str]) -> int:
