@@ -56,7 +56,12 @@ def sections(readme: str) -> dict[str, str]:
 
 def variable_rows(role: str, section: str) -> dict[str, str]:
     """{variable: default cell} of the Role Variables table; fails on a malformed or repeated row."""
-    rows = [line.strip() for line in section.splitlines() if line.strip().startswith("|")]
+    rows: list[str] = []
+    for line in section.splitlines():
+        if line.strip().startswith("|"):
+            rows.append(line.strip())
+        elif rows:
+            break  # the first table is the variables'; later ones (under ### headings) are prose
     assert rows, f"{role}: README's Role Variables section has no table"
     cells = [[cell.strip() for cell in CELL_SPLIT.split(row.strip("|"))] for row in rows]
     assert cells[0] == HEADER, f"{role}: the Role Variables table's header must be | {' | '.join(HEADER)} |"
