@@ -193,7 +193,10 @@ def stage(stage_root: Path) -> Path:
 def build(stage_dir: Path, dist: Path) -> Path:
     version = yaml.safe_load((stage_dir / "galaxy.yml").read_text(encoding="utf-8"))["version"]
     dist.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ansible-galaxy", "collection", "build", "--force", "--output-path", str(dist), str(stage_dir)],
+    # The ansible-galaxy beside this Python (the project's virtualenv) when there is one.
+    beside = Path(sys.executable).parent / "ansible-galaxy"
+    galaxy = str(beside) if beside.is_file() else "ansible-galaxy"
+    subprocess.run([galaxy, "collection", "build", "--force", "--output-path", str(dist), str(stage_dir)],
                    check=True, stdout=subprocess.DEVNULL)
     tarball = dist / f"{NAMESPACE}-{NAME}-{version}.tar.gz"
     if not tarball.is_file():

@@ -12,13 +12,16 @@ stage="$repo/.cache/collection/ansible_collections/dream/backup"
 [[ -f $stage/galaxy.yml ]] || { echo "no staged collection in $stage: run make collection first" >&2; exit 2; }
 
 # ansible-test fetches pip's bootstrap script from a host outside the package index; give it ours at the
-# path it looks in first (the pip version is the one this ansible-test pins).
+# path it looks in first (the pip version is the one this ansible-test pins). A real get-pip.py someone
+# saved there is left alone; a copy of ours is kept current.
 ansible_test=$(python3 -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',\$/\1/p" "$ansible_test/_internal/python_requirements.py")
 [[ -n $pip_version ]] || { echo "cannot tell which pip this ansible-test bootstraps" >&2; exit 2; }
-cache="$HOME/.ansible/test/cache"
-mkdir -p "$cache"
-install -m 0644 "$repo/collection/pip_bootstrap.py" "$cache/get_pip_${pip_version//./_}.py"
+bootstrap="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [[ ! -e $bootstrap ]] || grep -q '^"""Stand-in for the get-pip.py' "$bootstrap"; then
+  mkdir -p "$(dirname "$bootstrap")"
+  install -m 0644 "$repo/collection/pip_bootstrap.py" "$bootstrap"
+fi
 
 cd "$stage"
 exec ansible-test sanity --python 3.11 --color no "$@"
