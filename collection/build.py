@@ -7,8 +7,8 @@ Stages the collection in .cache/collection/ansible_collections/dream/backup (the
 needs: it finds namespace and name in the directory names), then builds dist/dream-backup-VERSION.tar.gz
 with `ansible-galaxy collection build`. With --out DIR both go below DIR instead
 (DIR/ansible_collections/…, DIR/dist/), so a test can build without touching the tree `make sanity`
-reads. The repository keeps its own layout, which playbooks, Molecule
-and the unit tests use through ansible.cfg; the staging tree is a copy:
+reads. The repository keeps its own layout, which playbooks, Molecule and the unit tests use through
+ansible.cfg; the staging tree is a copy:
 
   collection/{galaxy.yml,*.md,meta/,tests/}       ->  the collection's top level
   library/*.py                                    ->  plugins/modules/
@@ -17,8 +17,8 @@ and the unit tests use through ansible.cfg; the staging tree is a copy:
   roles/*/ (every role; without files/src)        ->  roles/
   playbooks/*.yml                                 ->  playbooks/ (- becomes _ in names)
 
-Three kinds of names change in the copy, each by a rewrite of whole lines, and the build fails when an
-old form is left behind:
+Names change in the copy where a collection needs its own (besides the file names above), each by a
+rewrite of lines, and the build fails when an import or a role reference is left unqualified:
 
 - Shared module code. In the repository, modules import `ansible.module_utils.dcs_*` (ansible.cfg points
   module_utils at module_utils/). A collection's modules may only import shared code through the
