@@ -64,7 +64,7 @@ UTILS_IMPORT = re.compile(r"^(\s*)(from|import)\s+ansible\.module_utils\.(dcs_\w
 ROLE_SKIP = ("files/src", "__pycache__", ".pytest_cache")
 # The program ships as a zipapp named backup_minio.py, its name on the host. ansible-test reads every *.py
 # as Python source (compile, pep8 and pylint break on a zip archive), so in the collection the file is
-# files/backup_minio.pyz, the usual name of a zipapp, and the role's tasks that read it name that file.
+# files/backup_minio.pyz, the usual name of a zipapp, and the role's files that name it say so.
 ZIPAPP_ROLE, ZIPAPP, ZIPAPP_SHIPPED = "minio_backup", "files/backup_minio.py", "files/backup_minio.pyz"
 
 
@@ -134,13 +134,13 @@ def playbook_name(path: Path) -> str:
 def rename_zipapp(role_dir: Path) -> None:
     (role_dir / ZIPAPP).rename(role_dir / ZIPAPP_SHIPPED)
     readers = 0
-    for path in sorted((role_dir / "tasks").glob("*.yml")):
+    for path in sorted(role_dir.glob("[dtv]*/*.yml")):  # defaults/, tasks/, vars/
         text = path.read_text(encoding="utf-8")
         renamed = re.sub(rf"/{re.escape(ZIPAPP)}\b(?!z)", f"/{ZIPAPP_SHIPPED}", text)
         readers += renamed != text
         path.write_text(renamed, encoding="utf-8")
     if not readers:
-        raise BuildError(f"no task of role {ZIPAPP_ROLE} reads {ZIPAPP}: the rename to {ZIPAPP_SHIPPED} is stale")
+        raise BuildError(f"no file of role {ZIPAPP_ROLE} names {ZIPAPP}: the rename to {ZIPAPP_SHIPPED} is stale")
 
 
 def copy_tree(source: Path, target: Path, transform=None) -> None:
