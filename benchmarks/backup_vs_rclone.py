@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.table import print_timings
 from tests.support.program import Deployment
 from tests.support.s3world import S3World
 
@@ -109,13 +108,8 @@ def main() -> int:
         rows.append(("P3 drill of the giant object / raw cat of both copies", program_drill, raw_cat, 1.25))
         peak_mb = drill.peak_rss_kib / 1024
 
-    print(f"# dream-backup vs rclone — {datetime.now(UTC):%Y-%m-%d}, {platform.node()}, "
-          f"{os.cpu_count()} cores, {platform.python_version()}, rclone (Debian)")
-    print(f"{'measure':<56} {'program s':>10} {'raw s':>8} {'ratio':>6} {'goal':>6}")
-    for name, program, raw, goal in rows:
-        ratio = program / raw
-        print(f"{name:<56} {program:>10.2f} {raw:>8.2f} {ratio:>6.2f} {'<= ' + str(goal):>6}"
-              f"{'' if ratio <= goal else '  MISSED'}")
+    print_timings("dream-backup vs rclone", "rclone (Debian)", f"{'measure':<56}",
+                  [(f"{name:<56}", program, raw, goal) for name, program, raw, goal in rows])
     print(f"{'P3 peak RSS of the program process (MB, goal <= 50)':<56} {peak_mb:>10.1f}"
           f"{'' if peak_mb <= 50 else '  MISSED'}")
     return 0

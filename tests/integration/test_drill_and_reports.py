@@ -43,9 +43,31 @@ def test_drill_names_a_corrupted_backup_object(deploy):
     verdicts = {o["key"]: o["verdict"] for o in doc["objects"]}
     assert verdicts[key] == "corrupt"
     assert all(v == "match" for k, v in verdicts.items() if k != key)
+    corrupted = next(o for o in doc["objects"] if o["key"] == key)
+    assert corrupted["sha256_backup"] == sha256(b"X" * len(bodies[key]))
+    assert corrupted["sha256_source"] == sha256(bodies[key])
     assert key in run.last("Drill failed")["reason"]
     table = d.run("drill", "--samples", "50", "--bucket", books)
     assert re.search(rf"{re.escape(key)}\s.*corrupt", table.stdout)
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_one_byte_deep_inside_a_large_object_is_corrupt_with_each_copys_own_hash(deploy, engine):
+    """The copies are compared block by block and hashed once while they agree: a byte changed past the
+    first few MiB still makes the sample corrupt, and each side's sha256 and size are its own bytes'."""
+    d = deploy(engine)
+    books = d.buckets[0]
+    body = os.urandom(5 * 1024 * 1024 + 321)
+    d.put(books, "video.mp4", body)
+    assert d.run().code == 0
+    damaged = body[:4 * 1024 * 1024 + 9] + b"\x00" + body[4 * 1024 * 1024 + 10:] + b"tail"
+    d.put(d.target_bucket, d.backup_key(books, "video.mp4"), damaged, side="backup")
+    run, doc = drill(d, "--bucket", books)
+    assert run.code == 1 and doc["verdict"] == "fail"
+    [record] = doc["objects"]
+    assert record["verdict"] == "corrupt"
+    assert (record["sha256_backup"], record["size"]) == (sha256(damaged), len(damaged))
+    assert (record["sha256_source"], record["source_size"]) == (sha256(body), len(body))
 
 
 def test_production_change_after_backup_is_stale_not_failed(deploy):

@@ -27,14 +27,14 @@ def check_logbook(path: str) -> None:
     os.close(safe_open.open_append(path, "drill logbook"))
 
 
-def read_hash(engine, loc, key):
-    """(sha256, size), or None when the object is gone (a read error with the key still listed is raised)."""
-    try:
-        return engine.sha256(loc, key)
-    except EngineError:
-        if not any(obj.key == key for obj in engine.scan(loc)):
-            return None
-        raise
+def gone_or_raise(engine, loc, key, got):
+    """A read's (sha256, size), or None when the object is gone (a failed read of a key still listed is
+    raised)."""
+    if not isinstance(got, EngineError):
+        return got
+    if not any(obj.key == key for obj in engine.scan(loc)):
+        return None
+    raise got
 
 
 def pick_samples(source: dict, backup: dict, rng: random.Random, samples: int, max_size: int) -> list[str]:
@@ -45,12 +45,13 @@ def pick_samples(source: dict, backup: dict, rng: random.Random, samples: int, m
 
 
 def read_pair(engine, src, dst, bucket: str, key: str, size: int) -> dict:
-    """Both copies of ``key`` streamed at once (about as long as reading the larger side) and compared:
-    the record's verdict is `match`, `missing` (vanished while read) or `differs` until settle() decides."""
+    """Both copies of ``key`` streamed at once (about as long as reading the larger side; one sha256 while
+    they agree) and compared: the record's verdict is `match`, `missing` (vanished while read) or
+    `differs` until settle() decides."""
     record = {"bucket": bucket, "key": key, "size": size, "sha256_backup": None, "sha256_source": None}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reads = [pool.submit(read_hash, engine, loc, key) for loc in (dst, src)]
-        got_backup, got_source = (read.result() for read in reads)
+    read_backup, read_source = engine.sha256_both(dst, src, key, size)
+    got_backup = gone_or_raise(engine, dst, key, read_backup)
+    got_source = gone_or_raise(engine, src, key, read_source)
     if got_backup is None or got_source is None:
         record["verdict"] = "missing"
         record["note"] = "vanished from the " + ("backup" if got_backup is None else "source") + \
@@ -75,6 +76,16 @@ def settle(record: dict, backup_obj, source_now) -> None:
 
 def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, max_size: int):
     src, dst = mirror_locations(config, bucket)
+    # The backup's oldest version is listed while the samples are read (a listing waits on the network,
+    # the reads on the disks and one core).
+    with ThreadPoolExecutor(max_workers=1) as background:
+        since = background.submit(restorable_since, engine, dst)
+        summary, objects = drill_samples(engine, bucket, src, dst, rng, samples, max_size)
+        summary["restorable_since"] = since.result()
+    return summary, objects
+
+
+def drill_samples(engine, bucket: str, src, dst, rng: random.Random, samples: int, max_size: int):
     summary = {"bucket": bucket, "verdict": "pass", "note": None}
     source, backup = list_both(engine, src, dst)
     summary.update(source_objects=len(source), backup_objects=len(backup),
@@ -95,7 +106,6 @@ def drill_bucket(engine, config, bucket: str, rng: random.Random, samples: int, 
         objects.append(record)
     if any(o["verdict"] in ("corrupt", "missing") for o in objects):
         summary["verdict"] = "fail"
-    summary["restorable_since"] = restorable_since(engine, dst)
     return summary, objects
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dream_backup.config import Config
+from dream_backup.engines import pairread
 from dream_backup.errors import EngineError
 
 SOURCE = "source"
@@ -159,6 +160,19 @@ class Engine:
         """sha256 and byte count of an object, streamed with flat memory."""
         return self.hash_stream(self.open(loc, key), f"{loc.side}/{loc.join(key)}")
 
+    def sha256_both(self, first: Location, second: Location, key: str,
+                    size_hint: int) -> list[tuple[str, int] | EngineError]:
+        """sha256 and byte count of ``key`` at two locations, read at once and hashed once while the two
+        copies agree (engines/pairread.py); a side whose read failed gives its EngineError instead, so
+        the caller can tell which side failed. ``size_hint`` (the listed size) only sizes the buffers."""
+        copies = pairread.read_both(self.open(first, key), self.open(second, key), size_hint)
+        return [(copy.sha256, copy.size) if copy.returncode == 0 else
+                self.read_failure(f"{loc.side}/{loc.join(key)}", copy.stderr)
+                for copy, loc in zip(copies, (first, second), strict=True)]
+
+    def read_failure(self, what: str, stderr: str) -> EngineError:
+        return EngineError(f"reading {what} failed: {last_line(stderr, self.scrub)}")
+
     def hash_stream(self, opened, what: str) -> tuple[str, int]:
         """sha256 and byte count of what an opened engine process (open(), open_version()) writes."""
         digest = hashlib.sha256()
@@ -170,5 +184,5 @@ class Engine:
             err = proc.stderr.read().decode(errors="replace")
             code = proc.wait()
         if code != 0:
-            raise EngineError(f"reading {what} failed: {last_line(err, self.scrub)}")
+            raise self.read_failure(what, err)
         return digest.hexdigest(), count
