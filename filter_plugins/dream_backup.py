@@ -29,8 +29,8 @@ def backup_path_clashes(hosts: Iterable[str], hostvars: Mapping, fallback: Mappi
             parts = [values["minio_backup_target_bucket"], values["minio_backup_target_prefix"], bucket]
             path = f"{values['minio_backup_target_endpoint']} {'/'.join(str(p) for p in parts if p)}"
             writers.setdefault(path, []).append((f"{values['minio_backup_source_endpoint']}/{bucket}", host))
-    return [f"{path} (hosts {', '.join(host for _, host in group)})"
-            for path, group in sorted(writers.items()) if len({source for source, _ in group}) > 1]
+    return [f"{path} (hosts {', '.join(host for _source, host in group)})"
+            for path, group in sorted(writers.items()) if len({source for source, _host in group}) > 1]
 
 
 class FilterModule:

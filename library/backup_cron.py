@@ -17,7 +17,7 @@ description:
     form feed, NUL, U+2028...), as each would break the job line or the file.
   - cron re-reads C(/etc/cron.d) by itself; no reload is needed.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   name:
     description: File name in I(cron_dir); letters, digits, C(_) and C(-) only (cron ignores other names).
@@ -61,8 +61,10 @@ options:
     default: /etc/cron.d
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: full
 """
 

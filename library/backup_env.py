@@ -22,7 +22,7 @@ description:
   - The file is replaced atomically; on any failure the previous file is untouched.
   - Secret values are masked in the diff, which shows whether a secret changed.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   path:
     description: Path of the env file. Its parent directory is created with mode 0700 when missing.
@@ -48,8 +48,10 @@ options:
     default: "0600"
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: full
 notes:
   - With C(BACKUP_ENGINE=mc) (the default) a secret containing C(:) is refused, because mc reads

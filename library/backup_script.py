@@ -17,7 +17,7 @@ description:
     replaces the old one (a program that does not compile is never installed).
   - Files are replaced atomically; on any failure the previous files stay.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   program:
     description: Source text of backup_minio.py. Exactly one of I(program) and I(program_b64) is required.
@@ -47,8 +47,10 @@ options:
     default: /usr/bin/python3
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: Shows the sha256 of the program and the text of the wrapper when they change, and the new link.
 """

@@ -25,7 +25,7 @@ description:
   - Each bucket gets a list of problems; the module itself never fails because of them (the caller
     decides), it fails only on invalid options.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   env_file:
     description: The backup program's env file.
@@ -69,9 +69,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: The module only reads; it runs the same in check mode.
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: none
 """
 
@@ -463,7 +465,7 @@ def collect(module):
         running, holder = False, None
         notes.append(f"lock state unknown: {exc}")
 
-    in_metrics = sorted({bucket for (_, bucket) in metrics if bucket})
+    in_metrics = sorted({bucket for (_series, bucket) in metrics if bucket})
     configured = params["buckets"] or [b.strip() for b in env.get("MINIO_BACKUP_BUCKETS", "").split(",") if b.strip()]
     buckets = configured or in_metrics or sorted(log)
     reports = [bucket_report(name, metrics, log, drill, now, params) for name in buckets]

@@ -9,23 +9,26 @@ module: backup_status_report
 short_description: Combine every host's backup_status result into one fleet table and list of problems
 description:
   - Runs on the controller (C(delegate_to) localhost, C(run_once)) with the result each host registered
-    from M(backup_status). Builds one row per host and bucket, and the list of problems that should fail
+    from M(dream.backup.backup_status). Builds one row per host and bucket, and the list of problems that should fail
     the play, each naming its host and bucket.
   - A host whose result says it was unreachable is shown as C(unreachable); a host whose status could not
     be read is shown as C(error) with the message. Both are problems (the fleet cannot be called healthy
     without them). A host holding the lock is C(running); one without a metrics file is C(no metrics).
   - Computes only; reads and writes no file.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   results:
-    description: Host name to the result it registered from M(backup_status) (also failed or unreachable ones).
+    description: Host name to the result it registered from M(dream.backup.backup_status) (also failed or
+      unreachable ones).
     type: dict
     required: true
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: none
 """
 
@@ -46,7 +49,7 @@ table:
   type: list
   elements: str
 hosts:
-  description: Per host its state and, when it answered, the status M(backup_status) returned.
+  description: Per host its state and, when it answered, the status M(dream.backup.backup_status) returned.
   returned: always
   type: list
   elements: dict

@@ -29,7 +29,7 @@ description:
     nothing the server reports is C(changed=false) (check mode, which writes nothing, still lists the
     rule as a change on such a server).
 version_added: "1.1.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   endpoint:
     description: S3 endpoint URL, C(http://host:port) or C(https://host[:port]), without a path.
@@ -83,9 +83,11 @@ options:
     default: 30
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: In check mode the bucket is only read; C(changes) lists what a run would do.
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: The diff shows exists, versioning, the C(dream-backup-history) rule and the object lock, before and after.
 """
@@ -299,7 +301,7 @@ def main():
         argument_spec={
             "endpoint": {"type": "str", "required": True},
             "bucket": {"type": "str", "required": True},
-            "access_key": {"type": "str", "required": True},
+            "access_key": {"type": "str", "required": True, "no_log": False},  # an identifier; the secret is secret_key
             "secret_key": {"type": "str", "required": True, "no_log": True},
             "region": {"type": "str", "default": "us-east-1"},
             "ca_file": {"type": "path"},

@@ -19,7 +19,7 @@ description:
   - The program's output carries no secrets (it scrubs them); the O(environment) given to it is not
     returned.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   program:
     description: The installed program (the C(dream-backup) link the minio_backup role installs).
@@ -55,12 +55,14 @@ options:
     default: [0]
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details:
       - Read-only commands (everything but C(backup) and C(restore), and those two with C(--dry-run)) run
         in check mode too, since they change nothing.
       - A C(backup) or C(restore) that would write is skipped, reporting what would have run.
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: none
 """
 
@@ -176,7 +178,7 @@ def main() -> None:
             "command": {"type": "str", "required": True, "choices": COMMANDS},
             "args": {"type": "list", "elements": "str", "default": []},
             "json": {"type": "bool", "default": True},
-                "environment": {"type": "dict", "default": {}},
+            "environment": {"type": "dict", "default": {}},
             "ok_codes": {"type": "list", "elements": "int", "default": [0]},
         },
         supports_check_mode=True,
@@ -192,8 +194,8 @@ def main() -> None:
                              "playbooks/site.yml", **empty)
     if module.check_mode and writes(command, args):
         # failed=False said outright: Ansible takes a result with a non-zero rc and no "failed" as a failure.
-        module.exit_json(changed=False, skipped=True, failed=False, msg=f"check mode: {command} would write; not run "
-                                                          "(add --dry-run to see its plan)", **empty)
+        module.exit_json(changed=False, skipped=True, failed=False,
+                         msg=f"check mode: {command} would write; not run (add --dry-run to see its plan)", **empty)
 
     environ = {str(k): str(v) for k, v in params["environment"].items()}
     rc, stdout, stderr = module.run_command(argv, environ_update=environ, check_rc=False)

@@ -21,7 +21,7 @@ description:
     is refused unless I(force=true).
   - dl.min.io answers HTTP 410 since the project was archived; use the GitHub asset or a mirror.
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   url:
     description: Where to download the binary. Default the GitHub release asset for the host's architecture.
@@ -55,9 +55,11 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: In check mode nothing is downloaded; C(changed) says whether an install would happen.
   diff_mode:
+    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: The diff shows the old and new sha256.
 """

@@ -90,7 +90,7 @@ def bandwidth_bytes(value):
     match = _BANDWIDTH.match(value.strip().upper())
     if not match:
         return None
-    whole, _, fraction = match.group(1).partition(".")
+    whole, _point, fraction = match.group(1).partition(".")
     unit = _BANDWIDTH_UNITS[match.group(2)]
     # Integer arithmetic: 1.5M is exactly 1500000, with no float rounding on the way.
     return (int(whole + fraction) * unit) // (10 ** len(fraction))
@@ -99,7 +99,7 @@ def bandwidth_bytes(value):
 def _endpoint_error(value, optional_path=False):
     try:
         parts = urlsplit(value)
-        _ = parts.port  # raises ValueError on a bad port
+        _port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         return f"is not a valid URL ({exc})"
     if parts.scheme not in ("http", "https") or not parts.hostname:

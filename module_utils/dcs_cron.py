@@ -41,7 +41,7 @@ def _check_field(text, low, high, names):
     for item in text.split(","):
         if not item:
             raise ValueError("empty list entry")
-        base, _, step = item.partition("/")
+        base, _slash, step = item.partition("/")
         if step and (not step.isdigit() or int(step) == 0):
             raise ValueError(f"step '{step}' must be a positive number")
         if base == "*":

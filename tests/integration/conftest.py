@@ -14,6 +14,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def books_backed_up(d: Deployment, count: int = 6) -> tuple[str, dict[str, bytes]]:
+    """``count`` objects of different sizes (book-00/page.txt, ...) in the first source bucket, and one
+    completed backup of them; returns that bucket and the bodies by key."""
+    books = d.buckets[0]
+    bodies = {f"book-{i:02d}/page.txt": f"page {i} ".encode() * (i + 1) for i in range(count)}
+    for key, body in bodies.items():
+        d.put(books, key, body)
+    assert d.run().code == 0
+    return books, bodies
+
+
 @pytest.fixture
 def deploy(s3_world: S3World, tmp_path):
     """Factory: a configured VPS (unique buckets) on the session's servers."""

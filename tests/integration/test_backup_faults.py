@@ -141,16 +141,6 @@ def test_malformed_env_file_is_refused(fault_deploy):
     assert d.run().code == 0
 
 
-def test_secret_with_colon_refused_for_mc(fault_deploy):
-    d = fault_deploy("mc")
-    secret = "abc:def-not-shown-anywhere"
-    d.write_env(MINIO_SOURCE_SECRET_KEY=secret)
-    run = d.run()
-    assert run.code == 2
-    assert "MINIO_SOURCE_SECRET_KEY" in run.stderr and "SESSION_TOKEN" in run.stderr
-    assert secret not in run.stderr + run.stdout
-
-
 def test_unversioned_target_is_refused(fault_deploy):
     d = fault_deploy()
     d.put(d.buckets[0], "doc.txt", b"data")

@@ -9,17 +9,8 @@ import time
 
 import pytest
 
-from tests.integration.conftest import sha256
+from tests.integration.conftest import books_backed_up, sha256
 from tests.support.http_files import FileServer
-
-
-def backed_up(d, count: int = 6):
-    books = d.buckets[0]
-    bodies = {f"book-{i}/page.txt": f"page {i} ".encode() * (i + 1) for i in range(count)}
-    for key, body in bodies.items():
-        d.put(books, key, body)
-    assert d.run().code == 0
-    return books, bodies
 
 
 def drill(d, *args):
@@ -30,7 +21,7 @@ def drill(d, *args):
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
 def test_drill_passes_and_records_the_logbook(deploy, engine):
     d = deploy(engine)
-    books, bodies = backed_up(d)
+    books, bodies = books_backed_up(d)
     run, doc = drill(d, "--bucket", books)
     assert run.code == 0 and doc["verdict"] == "pass"
     assert {o["key"] for o in doc["objects"]} == set(bodies)
@@ -44,8 +35,8 @@ def test_drill_passes_and_records_the_logbook(deploy, engine):
 
 def test_drill_names_a_corrupted_backup_object(deploy):
     d = deploy()
-    books, bodies = backed_up(d)
-    key = "book-3/page.txt"
+    books, bodies = books_backed_up(d)
+    key = "book-03/page.txt"
     d.put(d.target_bucket, d.backup_key(books, key), b"X" * len(bodies[key]), side="backup")
     run, doc = drill(d, "--bucket", books)
     assert run.code == 1 and doc["verdict"] == "fail"
@@ -59,8 +50,8 @@ def test_drill_names_a_corrupted_backup_object(deploy):
 
 def test_production_change_after_backup_is_stale_not_failed(deploy):
     d = deploy()
-    books, _ = backed_up(d)
-    key = "book-2/page.txt"
+    books, _ = books_backed_up(d)
+    key = "book-02/page.txt"
     time.sleep(1.1)  # servers keep whole seconds: an edit in the backup's own second is not "newer"
     d.put(books, key, b"edited in production after the backup")
     run, doc = drill(d, "--bucket", books)
@@ -70,18 +61,18 @@ def test_production_change_after_backup_is_stale_not_failed(deploy):
 
 def test_key_deleted_at_source_is_counted_never_sampled(deploy):
     d = deploy()
-    books, _ = backed_up(d)
-    d.src.remove_object(books, "book-0/page.txt")
+    books, _ = books_backed_up(d)
+    d.src.remove_object(books, "book-00/page.txt")
     run, doc = drill(d, "--bucket", books)
     assert run.code == 0
-    assert "book-0/page.txt" not in {o["key"] for o in doc["objects"]}
+    assert "book-00/page.txt" not in {o["key"] for o in doc["objects"]}
     summary = doc["buckets"][0]
     assert summary["only_in_backup"] == 1 and summary["samples"] == 5
 
 
 def test_bucket_with_source_objects_and_no_backup_fails(deploy):
     d = deploy()
-    _books, _ = backed_up(d)
+    _books, _ = books_backed_up(d)
     apps = d.buckets[1]
     d.put(apps, "never-backed-up.apk", b"apk")
     run, doc = drill(d, "--bucket", apps)
@@ -107,7 +98,7 @@ def test_metrics_and_healthcheck_pings(deploy, tmp_path):
     with FileServer({"/ping/abc": b"OK", "/ping/abc/start": b"OK", "/ping/abc/fail": b"OK"}) as pings:
         metrics = tmp_path / "metrics.prom"
         d = deploy(BACKUP_METRICS_FILE=str(metrics), BACKUP_HEALTHCHECK_URL=pings.base + "/ping/abc")
-        books, bodies = backed_up(d)
+        books, bodies = books_backed_up(d)
         text = metrics.read_text()
         assert f'dream_backup_bucket_success{{bucket="{books}"}} 1' in text
         assert f'dream_backup_objects{{bucket="{books}"}} {len(bodies)}' in text
@@ -133,7 +124,7 @@ def test_metrics_and_healthcheck_pings(deploy, tmp_path):
 
 def test_failed_ping_is_logged_and_changes_nothing(deploy):
     d = deploy(BACKUP_HEALTHCHECK_URL="http://127.0.0.1:9/unreachable")
-    _books, _ = backed_up(d)
+    _books, _ = books_backed_up(d)
     run = d.run()
     assert run.code == 0
     assert "Healthcheck ping failed" in run.messages()
@@ -142,14 +133,14 @@ def test_failed_ping_is_logged_and_changes_nothing(deploy):
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
 def test_check_and_ls_good_and_broken(deploy, engine):
     d = deploy(engine)
-    books, bodies = backed_up(d)
+    books, bodies = books_backed_up(d)
     good = d.run("check", "--json")
     assert good.code == 0 and json.loads(good.stdout)["ok"] is True
     listing = d.run("ls", "backup", books, "--json")
     assert listing.code == 0
     assert {o["key"] for o in json.loads(listing.stdout)} == set(bodies)
-    human = d.run("ls", "source", f"{books}/book-1")
-    assert "book-1/page.txt" not in human.stdout and "page.txt" in human.stdout and "1 objects" in human.stdout
+    human = d.run("ls", "source", f"{books}/book-01")
+    assert "book-01/page.txt" not in human.stdout and "page.txt" in human.stdout and "1 objects" in human.stdout
     d.write_env(BACKUP_TARGET_SECRET_KEY="wrong-secret-value-123456")
     broken = d.run("check", "--json")
     doc = json.loads(broken.stdout)

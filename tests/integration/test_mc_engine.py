@@ -180,14 +180,17 @@ def test_secrets_with_url_characters_work_raw(private_world, tmp_path, engine):
         assert secret not in everything
 
 
-def test_colon_in_access_key_refused_for_mc(deploy):
+@pytest.mark.parametrize(("variable", "value", "reading"), [
+    ("MINIO_SOURCE_ACCESS_KEY", "AKID:not-shown-anywhere", "end of the access key"),
+    ("MINIO_SOURCE_SECRET_KEY", "abc:def-not-shown-anywhere", "SECRET:SESSION_TOKEN"),
+])
+def test_colon_in_a_credential_refused_for_mc(deploy, variable, value, reading):
     d = deploy("mc")
-    access = "AKID:not-shown-anywhere"
-    d.write_env(MINIO_SOURCE_ACCESS_KEY=access)
+    d.write_env(**{variable: value})
     run = d.run()
     assert run.code == 2
-    assert "MINIO_SOURCE_ACCESS_KEY" in run.stderr and "':'" in run.stderr
-    assert access not in run.stdout + run.stderr
+    assert variable in run.stderr and "':'" in run.stderr and reading in run.stderr
+    assert value not in run.stdout + run.stderr
     assert mc_calls(d) == []
 
 

@@ -88,15 +88,7 @@ def test_healthy_fleet_passes_and_a_zero_max_age_fails_naming_host_and_bucket(tm
 def test_running_host_is_shown_running_and_check_mode_is_the_same(tmp_path):
     fleet = make_fleet(tmp_path)
     fresh = fleet["vps-fresh"]
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
-         "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('held', flush=True); sys.stdin.read()",
-         str(fresh.lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with fresh.lock_held():
         proc = run_status(inventory(tmp_path, fleet), "--limit", "vps-fresh", "--check")
-    finally:
-        holder.stdin.close()
-        holder.wait()
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert any("vps-fresh" in line and "running" in line for line in proc.stdout.splitlines())

@@ -271,36 +271,32 @@ def test_role_sets_each_distinct_bucket_once_without_showing_the_secret(s3_world
     assert_no_secret(offsite, check.stdout + check.stderr, first.stdout + first.stderr, again.stdout + again.stderr)
 
 
-def test_role_refuses_the_vps_key_as_admin_key(s3_world: S3World, tmp_path):
-    offsite = s3_world.by_name("offsite")
-    bucket = fresh_bucket("vpskey")
-    inventory = role_inventory(tmp_path, offsite, {"vps-a": {}}, minio_backup_target_bucket=bucket,
-                               minio_backup_target_admin_access_key=offsite.access_key,
-                               minio_backup_target_admin_secret_key=offsite.secret_key)
+def assert_refused_before_any_bucket(offsite: S3Server, tmp_path, name: str, hosts: dict, message: str,
+                                    **group) -> None:
+    """The role fails naming ``message``, creates no bucket, and shows no secret even at -vvv."""
+    bucket = fresh_bucket(name)
+    inventory = role_inventory(tmp_path, offsite, hosts, minio_backup_target_bucket=bucket, **group)
     result = ansible_playbook(inventory, REPO / "playbooks" / "target.yml", "-vvv")
     assert result.returncode != 0
-    assert "must not be the VPS's key" in result.stdout
+    assert message in result.stdout
     assert not offsite.admin_client().bucket_exists(bucket)
     assert_no_secret(offsite, result.stdout + result.stderr)
+
+
+def test_role_refuses_the_vps_key_as_admin_key(s3_world: S3World, tmp_path):
+    offsite = s3_world.by_name("offsite")
+    assert_refused_before_any_bucket(offsite, tmp_path, "vpskey", {"vps-a": {}}, "must not be the VPS's key",
+                                     minio_backup_target_admin_access_key=offsite.access_key,
+                                     minio_backup_target_admin_secret_key=offsite.secret_key)
 
 
 def test_role_refuses_hosts_that_disagree_on_one_bucket(s3_world: S3World, tmp_path):
-    offsite = s3_world.by_name("offsite")
-    bucket = fresh_bucket("disagree")
-    inventory = role_inventory(tmp_path, offsite, {
-        "vps-a": {}, "vps-b": {"minio_backup_target_noncurrent_days": 7}}, minio_backup_target_bucket=bucket)
-    result = ansible_playbook(inventory, REPO / "playbooks" / "target.yml")
-    assert result.returncode != 0
-    assert "have different minio_backup_target_* settings" in result.stdout
-    assert not offsite.admin_client().bucket_exists(bucket)
-    assert_no_secret(offsite, result.stdout + result.stderr)
+    assert_refused_before_any_bucket(
+        s3_world.by_name("offsite"), tmp_path, "disagree",
+        {"vps-a": {}, "vps-b": {"minio_backup_target_noncurrent_days": 7}},
+        "have different minio_backup_target_* settings")
 
 
 def test_role_preflight_names_invalid_settings(s3_world: S3World, tmp_path):
-    offsite = s3_world.by_name("offsite")
-    inventory = role_inventory(tmp_path, offsite, {"vps-a": {}}, minio_backup_target_bucket=fresh_bucket("bad"),
-                               minio_backup_target_lock_mode="governance", minio_backup_target_lock_days=0)
-    result = ansible_playbook(inventory, REPO / "playbooks" / "target.yml")
-    assert result.returncode != 0
-    assert "lock_mode" in result.stdout
-    assert_no_secret(offsite, result.stdout + result.stderr)
+    assert_refused_before_any_bucket(s3_world.by_name("offsite"), tmp_path, "bad", {"vps-a": {}}, "lock_mode",
+                                     minio_backup_target_lock_mode="governance", minio_backup_target_lock_days=0)

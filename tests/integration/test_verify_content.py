@@ -12,21 +12,14 @@ from collections import Counter
 
 import pytest
 
+from tests.integration.conftest import books_backed_up
 from tests.support.program import REPO
 
 sys.path.insert(0, str(REPO / "roles" / "minio_backup" / "files" / "src"))
 from dream_backup.commands.verify_content import slice_of
 
 SLICES = 3
-
-
-def backed_up(d, count: int = 12):
-    books = d.buckets[0]
-    bodies = {f"book-{i:02d}/page.txt": f"page {i} ".encode() * (i + 1) for i in range(count)}
-    for key, body in bodies.items():
-        d.put(books, key, body)
-    assert d.run().code == 0
-    return books, bodies
+OBJECTS = 12  # several in each slice
 
 
 def reads(d, since: int) -> Counter:
@@ -51,7 +44,7 @@ def verify(d, *args):
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
 def test_slices_together_read_every_object_exactly_once(deploy, engine):
     d = deploy(engine)
-    books, bodies = backed_up(d)
+    books, bodies = books_backed_up(d, OBJECTS)
     total: Counter = Counter()
     for number in range(1, SLICES + 1):
         run, doc, read = verify(d, "--bucket", books, "--slice", f"{number}/{SLICES}")
@@ -67,7 +60,7 @@ def test_slices_together_read_every_object_exactly_once(deploy, engine):
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
 def test_corrupt_backup_object_is_named_only_by_its_own_slice(deploy, engine):
     d = deploy(engine)
-    books, bodies = backed_up(d)
+    books, bodies = books_backed_up(d, OBJECTS)
     key = "book-05/page.txt"
     mine = slice_of(key, SLICES)
     other = mine % SLICES + 1
@@ -85,7 +78,7 @@ def test_corrupt_backup_object_is_named_only_by_its_own_slice(deploy, engine):
 
 def test_production_change_after_backup_is_stale(deploy):
     d = deploy()
-    books, _ = backed_up(d)
+    books, _ = books_backed_up(d, OBJECTS)
     key = "book-02/page.txt"
     time.sleep(1.1)  # servers keep whole seconds: an edit in the backup's own second is not "newer"
     d.put(books, key, b"edited in production after the backup")
@@ -98,7 +91,7 @@ def test_production_change_after_backup_is_stale(deploy):
 def test_metrics_and_the_days_slice(deploy, tmp_path):
     metrics = tmp_path / "dream_backup.prom"
     d = deploy(BACKUP_METRICS_FILE=str(metrics), BACKUP_VERIFY_SLICES="1")
-    books, bodies = backed_up(d, count=4)
+    books, bodies = books_backed_up(d, 4)
     run, doc, read = verify(d, "--bucket", books)  # one slice: today's is 1/1, every object
     assert run.code == 0 and doc["slice"] == "1/1"
     assert {k for _, k in read} == set(bodies)

@@ -11,13 +11,14 @@ waiting (on the server's own clock, not a sleep of guessed length) until a secon
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
+
+from tests.support.object_cli import client_named, object_parser
+from tests.support.s3world import read_object
 
 PROBE_KEY = ".clock-probe"
 
@@ -54,27 +55,14 @@ def wait_past(client, bucket: str, moment: datetime, limit: float = 120.0) -> da
 
 
 def sha256_of(client, bucket: str, key: str, version_id: str | None = None) -> str:
-    response = client.get_object(bucket, key, version_id=version_id)
-    try:
-        return hashlib.sha256(response.read()).hexdigest()
-    finally:
-        response.close()
-        response.release_conn()
+    return hashlib.sha256(read_object(client, bucket, key, version_id)).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.support.s3world import S3World  # noqa: PLC0415 - only the command line needs it
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--state", required=True, type=Path)
-    parser.add_argument("action", choices=["wait-past", "newest", "sha256"])
-    parser.add_argument("--server", required=True)
-    parser.add_argument("--bucket", required=True)
-    parser.add_argument("--prefix", default="")
-    parser.add_argument("--key", default="")
+    parser = object_parser(__doc__.split("\n")[0], ["wait-past", "newest", "sha256"])
     parser.add_argument("--after", help="RFC 3339 time (wait-past)")
     args = parser.parse_args(argv)
-    client = S3World.load(args.state).by_name(args.server).client()
+    client = client_named(args)
     if args.action == "wait-past":
         print(rfc3339(wait_past(client, args.bucket, datetime.fromisoformat(args.after.replace("Z", "+00:00")))))
     elif args.action == "newest":

@@ -30,6 +30,7 @@ import re
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -92,16 +93,21 @@ def emit_error(message: str, cause: str = "", fatal: bool = False) -> None:
     sys.stdout.flush()
 
 
-def split_args(argv: list[str]) -> tuple[dict, list[str]]:
+def split_flags(argv: list[str], with_value: set[str], is_switch: Callable[[str], bool],
+                names: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+    """(flags with their values, the other arguments), read as mc's flag parser reads them: a flag in
+    ``with_value`` takes the text after '=' or else the next argument; ``names`` maps an alias to the
+    flag's own name. Used for the global flags and for one command's own flags."""
+    names = names or {}
     flags: dict = {}
     rest: list[str] = []
     it = iter(argv)
     for token in it:
         name, eq, value = token.partition("=")
-        if token in GLOBAL_FLAGS:
-            flags[token] = True
-        elif name in GLOBAL_WITH_VALUE:
-            flags[name] = value if eq else next(it, "")
+        if name in with_value:
+            flags[names.get(name, name)] = value if eq else next(it, "")
+        elif is_switch(token):
+            flags[names.get(token, token)] = True
         else:
             rest.append(token)
     return flags, rest
@@ -303,11 +309,13 @@ def cmd_version(flags: dict, args: list[str]) -> int:
     return 0
 
 
-def copy_object(src: Minio, sbucket: str, skey: str, dst: Minio, dbucket: str, dkey: str) -> None:
-    """Stream one object across servers keeping Content-Type and user metadata (as mc does)."""
-    st = src.stat_object(sbucket, skey)
+def copy_object(src: Minio, sbucket: str, skey: str, dst: Minio, dbucket: str, dkey: str,
+                version_id: str | None = None) -> None:
+    """Stream one object (its latest or one exact version) across servers keeping Content-Type and user
+    metadata (as mc does)."""
+    st = src.stat_object(sbucket, skey, version_id=version_id)
     metadata = {k: v for k, v in (st.metadata or {}).items() if k.lower().startswith("x-amz-meta-")}
-    response = src.get_object(sbucket, skey)
+    response = src.get_object(sbucket, skey, version_id=version_id)
     try:
         dst.put_object(dbucket, dkey, response, st.size, content_type=st.content_type or
                        "application/octet-stream", metadata=metadata, part_size=16 * 1024 * 1024)
@@ -413,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{Path(sys.argv[0]).name} version {RELEASE} (commit-id=mc-test-double)")
         print("Runtime: python (TEST DOUBLE of the MinIO client, tests/support/mc_double.py)")
         return 0
-    flags, rest = split_args(argv)
+    flags, rest = split_flags(argv, GLOBAL_WITH_VALUE, GLOBAL_FLAGS.__contains__)
     for name in ("--limit-upload", "--limit-download"):
         if name in flags and not RATE.match(flags[name]):
             sys.stderr.write(f"mc: <ERROR> Unable to parse {name} value `{flags[name]}`.\n")

@@ -40,18 +40,8 @@ def has_option(args: list[str], *names: str) -> bool:
 
 def split_options(args: list[str]) -> tuple[dict, list[str]]:
     """(options with their values, positional arguments) of one command's arguments."""
-    options: dict = {}
-    rest: list[str] = []
-    it = iter(args)
-    for token in it:
-        name, eq, value = token.partition("=")
-        if name in VALUE_OPTIONS:
-            options["--version-id" if name == "--vid" else name] = value if eq else next(it, "")
-        elif token.startswith("-"):
-            options[{"-r": "--recursive"}.get(token, token)] = True
-        else:
-            rest.append(token)
-    return options, rest
+    return core().split_flags(args, VALUE_OPTIONS, lambda token: token.startswith("-"),
+                              {"--vid": "--version-id", "-r": "--recursive"})
 
 
 def parse_rewind(text: str, now: datetime | None = None) -> datetime:
@@ -149,19 +139,6 @@ def pick(history: list, options: dict):
     return kept[0] if kept and not kept[0].is_delete_marker else None
 
 
-def copy_version(src, sbucket: str, obj, dst, dbucket: str, dkey: str) -> None:
-    """Stream one exact version across servers with its Content-Type and user metadata (as mc does)."""
-    st = src.stat_object(sbucket, obj.object_name, version_id=obj.version_id)
-    metadata = {k: v for k, v in (st.metadata or {}).items() if k.lower().startswith("x-amz-meta-")}
-    response = src.get_object(sbucket, obj.object_name, version_id=obj.version_id)
-    try:
-        dst.put_object(dbucket, dkey, response, st.size, content_type=st.content_type or "application/octet-stream",
-                       metadata=metadata, part_size=16 * 1024 * 1024)
-    finally:
-        response.close()
-        response.release_conn()
-
-
 def cmd_cp(flags: dict, args: list[str]) -> int:
     mc = core()
     options, paths = split_options(args)
@@ -204,33 +181,35 @@ def cmd_cp(flags: dict, args: list[str]) -> int:
                  "target": f"{dalias}/{dbucket}/{target}", "size": obj.size or 0, "totalCount": count,
                  "totalSize": total})
         try:
-            copy_version(src, sbucket, obj, dst, dbucket, target)
+            mc.copy_object(src, sbucket, obj.object_name, dst, dbucket, target, obj.version_id)
         except Exception as exc:  # noqa: BLE001 - reported like mc's copy errors
             errors += 1
             mc.emit_error(f"Failed to copy `{salias}/{sbucket}/{full}`.", str(exc))
     return 1 if errors else 0
 
 
-def cmd_cat_history(flags: dict, args: list[str]) -> int:
+def addressed_version(args: list[str]) -> tuple[str, object, str, str, object]:
+    """(the path as given, its client, bucket and key, the version cat/stat read; None: no such)."""
     mc = core()
     options, paths = split_options(args)
     alias, bucket, key = mc.split_path(paths[0])
     client = mc.client_for(alias)
-    obj = resolve(client, bucket, key, options)
+    return paths[0], client, bucket, key, resolve(client, bucket, key, options)
+
+
+def cmd_cat_history(flags: dict, args: list[str]) -> int:
+    path, client, bucket, key, obj = addressed_version(args)
     if obj is None:
-        sys.stderr.write(f"mc: <ERROR> Unable to read from `{paths[0]}`. Object does not exist.\n")
+        sys.stderr.write(f"mc: <ERROR> Unable to read from `{path}`. Object does not exist.\n")
         return 1
-    return mc.write_stream(client.get_object(bucket, key, version_id=obj.version_id))
+    return core().write_stream(client.get_object(bucket, key, version_id=obj.version_id))
 
 
 def cmd_stat_history(flags: dict, args: list[str]) -> int:
     mc = core()
-    options, paths = split_options(args)
-    alias, bucket, key = mc.split_path(paths[0])
-    client = mc.client_for(alias)
-    obj = resolve(client, bucket, key, options)
+    path, client, bucket, key, obj = addressed_version(args)
     if obj is None:
-        mc.emit_error(f"Unable to stat `{paths[0]}`. Object does not exist.")
+        mc.emit_error(f"Unable to stat `{path}`. Object does not exist.")
         return 1
     st = client.stat_object(bucket, key, version_id=obj.version_id)
     mc.emit({"status": "success", "name": key, "lastModified": mc.local_time(st.last_modified), "size": st.size,

@@ -21,7 +21,7 @@ from minio.commonconfig import ENABLED
 from minio.versioningconfig import VersioningConfig
 
 from tests.support import mc_double
-from tests.support.s3world import S3Server
+from tests.support.s3world import S3Server, read_object
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
@@ -174,12 +174,7 @@ class Deployment:
     def read(self, bucket: str, key: str, side: str = "source") -> bytes:
         client, real_bucket, real_key = ((self.src, bucket, key) if side == "source"
                                          else (self.dst, self.target_bucket, self.backup_key(bucket, key)))
-        response = client.get_object(real_bucket, real_key)
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
+        return read_object(client, real_bucket, real_key)
 
     def backup_keys(self, bucket: str) -> set[str]:
         prefix = self.backup_key(bucket, "") + "/"

@@ -414,6 +414,16 @@ class S3World:
         return cls([S3Server(**{k: v for k, v in item.items() if k != "endpoint"}) for item in view.values()])
 
 
+def read_object(client: Minio, bucket: str, key: str, version_id: str | None = None) -> bytes:
+    """An object's whole body, then the connection back to the pool."""
+    response = client.get_object(bucket, key, version_id=version_id)
+    try:
+        return response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3world", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)

@@ -9,36 +9,23 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
-from pathlib import Path
 
-from tests.support.s3world import S3World
+from tests.support.object_cli import client_named, object_parser
+from tests.support.s3world import read_object
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--state", required=True, type=Path)
-    parser.add_argument("action", choices=["corrupt", "edit", "delete"])
-    parser.add_argument("--server", required=True)
-    parser.add_argument("--bucket", required=True)
-    parser.add_argument("--key", default="")
-    parser.add_argument("--prefix", default="")
-    args = parser.parse_args(argv)
-    client = S3World.load(args.state).by_name(args.server).client()
+    args = object_parser(__doc__.split("\n")[0], ["corrupt", "edit", "delete"]).parse_args(argv)
+    client = client_named(args)
     if args.action == "delete":
         keys = [o.object_name for o in client.list_objects(args.bucket, prefix=args.prefix, recursive=True)]
         for key in keys:
             client.remove_object(args.bucket, key)
         print(f"deleted {len(keys)} objects under {args.bucket}/{args.prefix}")
         return 0
-    response = client.get_object(args.bucket, args.key)
-    try:
-        body = response.read()
-    finally:
-        response.close()
-        response.release_conn()
+    body = read_object(client, args.bucket, args.key)
     if args.action == "corrupt":
         damaged = bytes(b ^ 0xFF for b in body[:64]) + body[64:] if body else b"x"
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -62,6 +63,23 @@ class Host:
         with self.log.open("a") as handle:
             for record in records:
                 handle.write(json.dumps(record) + "\n")
+
+    @contextlib.contextmanager
+    def lock_held(self):
+        """Another process holds the lock file for the block, with the same open + flock as the program's
+        writers; yields that process once it has the lock (it says "held" then, and keeps the lock until
+        its stdin closes)."""
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+             "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('held', flush=True); sys.stdin.read()",
+             str(self.lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline() == "held\n"
+            yield holder
+        finally:
+            holder.stdin.close()
+            holder.wait()
+            holder.stdout.close()
 
     def drill(self, epoch, verdicts: dict[str, str], **extra):
         buckets = [{"bucket": b, "verdict": v, "note": None, **extra.get(b, {})} for b, v in verdicts.items()]
@@ -187,20 +205,10 @@ def test_escaped_label_values_are_read(run_module, host):
 
 def test_running_when_a_writer_holds_the_lock(run_module, host):
     host.write_metrics({"books": time.time(), "apps": time.time()})
-    # The same open + flock as the program's writers; the holder says "held" once it has the lock and
-    # keeps it until its stdin closes.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
-         "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('held', flush=True); sys.stdin.read()",
-         str(host.lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with host.lock_held() as holder:
         report = status(run_module, host)
         assert report["state"] == "running" and report["running"] is True
         assert report["lock_holder_pid"] == holder.pid
-    finally:
-        holder.stdin.close()
-        holder.wait()
     report = status(run_module, host)
     assert report["state"] == "ok" and report["running"] is False
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
+
+from tests.support.program import REPO
+from tests.unit.conftest import load_module
 
 BUCKET = {"bucket": "books", "last_success": "2026-11-29T03:00:41Z", "last_success_age_hours": 30.5,
           "objects": 12, "bytes": 3145728, "duration_seconds": 4.25, "drill_verdict": None, "drill_age_days": None,
@@ -54,3 +59,17 @@ def test_healthy_fleet_has_no_problem_and_check_mode_is_the_same(report):
     healthy = status(buckets=[dict(BUCKET, problems=[], last_success_age_hours=1.0)])
     assert report({"vps1": healthy})["problems"] == []
     assert report({"vps1": healthy}, check=True)["table"] == report({"vps1": healthy})["table"]
+
+
+def test_sizes_are_worded_as_in_the_programs_own_tables():
+    """The module runs on the controller and the program is a self-contained zipapp on the VPS, so each
+    has its own few lines that word a size; an operator reading both must see the same words."""
+    spec = importlib.util.spec_from_file_location(
+        "dream_backup_report", REPO / "roles" / "minio_backup" / "files" / "src" / "dream_backup" / "report.py")
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    fleet = load_module("backup_status_report")
+    sizes = [0, 1, 1023, 1024, 1536, 3145728, 1024**3 - 1, 5 * 1024**4, 3 * 1024**5]
+    assert [fleet.human_bytes(n) for n in sizes] == [program.human_bytes(n) for n in sizes]
+    assert program.human_bytes(3145728) == "3.0 MiB" and program.human_bytes(3 * 1024**5) == "3072.0 TiB"
+    assert fleet.human_bytes(None) == "-"

@@ -6,11 +6,13 @@ path, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import pwd
 import stat
+from collections.abc import Iterator
 
 from dream_backup.errors import ConfigError
 
@@ -52,6 +54,20 @@ def open_failure(path: str, what: str, exc: OSError, verb: str, dir_fd: int | No
     return ConfigError(f"{what} {path} is not {verb}: {exc.strerror}")
 
 
+@contextlib.contextmanager
+def closed_on_refusal(fd: int, path: str, what: str, verb: str) -> Iterator[None]:
+    """Checks on a descriptor just opened: when one refuses (ConfigError) or fails (an OSError, turned
+    into the refusal), the descriptor is closed before the refusal leaves."""
+    try:
+        yield
+    except OSError as exc:
+        os.close(fd)
+        raise ConfigError(f"{what} {path} is not {verb}: {exc.strerror}") from None
+    except ConfigError:
+        os.close(fd)
+        raise
+
+
 def open_regular(path: str, flags: int, what: str, mode: int = 0o640, dir_fd: int | None = None) -> int:
     """A blocking descriptor on the regular file ``path`` (never through a link); else ConfigError."""
     verb = "readable" if flags & os.O_ACCMODE == os.O_RDONLY else "writable"
@@ -60,17 +76,11 @@ def open_regular(path: str, flags: int, what: str, mode: int = 0o640, dir_fd: in
         fd = os.open(name, flags | GUARD, mode, dir_fd=dir_fd)
     except OSError as exc:
         raise open_failure(path, what, exc, verb, dir_fd) from None
-    try:
+    with closed_on_refusal(fd, path, what, verb):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ConfigError(f"{what} {path} is {describe(st)}, not a regular file; refused")
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-    except OSError as exc:
-        os.close(fd)
-        raise ConfigError(f"{what} {path} is not {verb}: {exc.strerror}") from None
-    except ConfigError:
-        os.close(fd)
-        raise
     return fd
 
 
@@ -82,14 +92,8 @@ def open_replace(path: str, what: str, mode: int = 0o644) -> int:
     """For writing from the start: a file with other hard links is refused before it is truncated
     (truncating a link to another file would destroy that file)."""
     fd = open_regular(path, os.O_WRONLY | os.O_CREAT, what, mode)
-    try:
+    with closed_on_refusal(fd, path, what, "writable"):
         if os.fstat(fd).st_nlink != 1:
             raise ConfigError(f"{what} {path} has other hard links; refused (writing it would change them)")
         os.ftruncate(fd, 0)
-    except OSError as exc:
-        os.close(fd)
-        raise ConfigError(f"{what} {path} is not writable: {exc.strerror}") from None
-    except ConfigError:
-        os.close(fd)
-        raise
     return fd
