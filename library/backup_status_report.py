@@ -36,7 +36,7 @@ EXAMPLES = r"""
 - name: Fleet table
   backup_status_report:
     results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all
-      | map('extract', hostvars, 'minio_backup_status_host'))) }}"
+      | map('extract', hostvars, '__minio_backup_status_host'))) }}"
   delegate_to: localhost
   run_once: true
   register: fleet
