@@ -33,13 +33,18 @@ def test_drill_passes_and_records_the_logbook(deploy, engine):
     assert record["verdict"] == "pass" and record["host"] and record["objects"] == doc["objects"]
 
 
-def test_drill_names_a_corrupted_backup_object(deploy):
-    d = deploy()
+def test_drill_names_a_corrupted_backup_object(deploy, tmp_path):
+    metrics = tmp_path / "metrics.prom"
+    d = deploy(BACKUP_METRICS_FILE=str(metrics))
     books, bodies = books_backed_up(d)
     key = "book-03/page.txt"
     d.put(d.target_bucket, d.backup_key(books, key), b"X" * len(bodies[key]), side="backup")
     run, doc = drill(d, "--bucket", books)
     assert run.code == 1 and doc["verdict"] == "fail"
+    # The failed drill is a series an alert can fire on; no time of a last pass is invented for it.
+    text = metrics.read_text()
+    assert f'dream_backup_drill_success{{bucket="{books}"}} 0' in text
+    assert "dream_backup_drill_last_success_timestamp_seconds" not in text
     verdicts = {o["key"]: o["verdict"] for o in doc["objects"]}
     assert verdicts[key] == "corrupt"
     assert all(v == "match" for k, v in verdicts.items() if k != key)
@@ -132,6 +137,7 @@ def test_metrics_and_healthcheck_pings(deploy, tmp_path):
         assert [r.path for r in pings.requests] == ["/ping/abc/start", "/ping/abc"]
         assert d.run("drill", "--bucket", books).code == 0
         assert f'dream_backup_drill_last_success_timestamp_seconds{{bucket="{books}"}}' in metrics.read_text()
+        assert f'dream_backup_drill_success{{bucket="{books}"}} 1' in metrics.read_text()
 
         pings.requests.clear()
         d.write_env(MINIO_BACKUP_BUCKETS=",".join([*d.buckets, "missing-" + d.token]))

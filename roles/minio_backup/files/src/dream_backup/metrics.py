@@ -20,6 +20,7 @@ HELP = {
     "dream_backup_duration_seconds": "Duration of the last mirror of the bucket.",
     "dream_backup_exit_code": "Exit code of the last backup run.",
     "dream_backup_drill_last_success_timestamp_seconds": "Time of the last passing restore drill of a bucket.",
+    "dream_backup_drill_success": "1 if the last restore drill of the bucket passed, else 0.",
     "dream_backup_content_verified_objects": "Objects whose backup and production copies the last content "
                                              "verification of the bucket compared.",
     "dream_backup_content_corrupt_objects": "Objects the last content verification of the bucket found corrupt "

@@ -151,10 +151,13 @@ def run(ctx, args) -> int:
                                       if b["verdict"] == "fail" and b.get("note")]) or None,
           results={b["bucket"]: b["verdict"] for b in buckets})
     if config.metrics_file:
-        passed = {("dream_backup_drill_last_success_timestamp_seconds", b["bucket"]): time.time()
-                  for b in buckets if b["verdict"] == "pass"}
-        if passed:
-            metrics.update(config.metrics_file, passed)
+        # Every drilled bucket gets its verdict, so a failed drill can alert at once; only a pass moves
+        # the time of the last pass.
+        now = time.time()
+        samples = {("dream_backup_drill_success", b["bucket"]): int(b["verdict"] == "pass") for b in buckets}
+        samples.update({("dream_backup_drill_last_success_timestamp_seconds", b["bucket"]): now
+                        for b in buckets if b["verdict"] == "pass"})
+        metrics.update(config.metrics_file, samples)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
