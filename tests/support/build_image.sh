@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the base image of the test fleet: a minimal Debian 12 "VPS" (python3, cron, logrotate,
-# ca-certificates, procps, sudo), made with debootstrap and imported into podman. Cached: does nothing when
+# ca-certificates, procps, sudo, and systemd with dbus so a scenario can boot it as PID 1 like a real
+# VPS; the others run `sleep infinity`), made with debootstrap and imported into podman. Cached: does nothing when
 # the image exists already. Usage: build_image.sh [IMAGE]   (default localhost/dcs-vps:bookworm)
 set -euo pipefail
 
@@ -29,7 +30,7 @@ work=$(mktemp -d /var/tmp/dcs-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "debootstrap bookworm from $mirror"
 debootstrap --variant=minbase \
-    --include=python3,sudo,cron,logrotate,ca-certificates,procps \
+    --include=python3,sudo,cron,logrotate,ca-certificates,procps,systemd,systemd-sysv,dbus \
     bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 # apt inside the containers must use the same mirror and the security suite, like a real VPS.

@@ -2,11 +2,12 @@
 # Installs the Debian packages the test world needs, only when one is missing: podman + runc (the
 # fleet), debootstrap (its base image), rclone (an engine, used by tests on the controller too),
 # chromium (opens the inspect-book HTML page headless), prometheus (only its promtool: checks and
-# unit-tests monitoring/; the server the package starts is stopped and disabled again).
+# unit-tests monitoring/; the server the package starts is stopped and disabled again), systemd (only its
+# systemd-analyze: verifies the backup's service and timer units).
 set -euo pipefail
 
 missing=()
-for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone chromium:chromium promtool:prometheus; do
+for cmd in podman:podman runc:runc debootstrap:debootstrap rclone:rclone chromium:chromium promtool:prometheus systemd-analyze:systemd; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd##*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
