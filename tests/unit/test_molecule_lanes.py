@@ -54,3 +54,46 @@ def test_an_unknown_scenario_or_lane_count_is_refused_before_anything_runs():
     bad = subprocess.run([str(SCRIPT), "--plan", "default"], cwd=REPO, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "DCS_MOLECULE_LANES": "0"}, check=False, timeout=60)
     assert bad.returncode == 2 and "DCS_MOLECULE_LANES" in bad.stderr
+
+
+FAKE_MOLECULE = """#!/bin/bash
+# Stands in for `molecule test -s NAME`: records the lane's fleet, "first" waits until "second" (dealt to
+# the other lane) has started, "broken" fails.
+name=$3
+echo "start $name"
+echo "$DCS_MOLECULE_FLEET" >"$FAKE_DIR/$name.fleet"
+if [[ $name == first ]]; then
+  for _ in $(seq 600); do [[ -e $FAKE_DIR/second.fleet ]] && break; sleep 0.1; done
+  [[ -e $FAKE_DIR/second.fleet ]] || { echo "second never started beside first"; exit 3; }
+fi
+[[ $name == broken ]] && { echo "broken says why"; exit 4; }
+echo "end $name"
+"""
+
+
+def test_lanes_run_side_by_side_print_each_output_whole_and_fail_when_a_scenario_fails(tmp_path):
+    names = ["broken", "first", "second"]  # none measured: dealt by name, broken+second | first
+    for name in names:
+        (tmp_path / "molecule" / name).mkdir(parents=True)
+        (tmp_path / "molecule" / name / "molecule.yml").write_text("---\n")
+    bin_dir, fake_dir = tmp_path / "bin", tmp_path / "fake"
+    bin_dir.mkdir()
+    fake_dir.mkdir()
+    (bin_dir / "molecule").write_text(FAKE_MOLECULE)
+    (bin_dir / "molecule").chmod(0o755)
+    done = subprocess.run([str(SCRIPT), *names], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_DIR": str(fake_dir)}, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "failed: broken" in done.stderr
+    assert (fake_dir / "first.fleet").read_text() == "dcs-lane2\n"
+    assert (fake_dir / "second.fleet").read_text() == "dcs-lane1\n"
+    lines = done.stdout.splitlines()
+    for name in names:  # the header, then that scenario's lines and nothing between them
+        header = next(i for i, line in enumerate(lines) if line.startswith(f"=== molecule test -s {name} "))
+        assert lines[header + 1] == f"start {name}"
+    assert lines[lines.index("start first") + 1] == "end first"
+    assert lines[lines.index("start broken") + 1] == "broken says why"
+    summary = next(i for i, line in enumerate(lines) if line.startswith("=== Molecule scenarios: seconds"))
+    rows = [re.fullmatch(r"(\S+) +\d+ s  lane (\d)  exit (\d+)", line).groups() for line in lines[summary + 1:]]
+    assert rows == [("broken", "1", "4"), ("first", "2", "0"), ("second", "1", "0")]
+    assert (tmp_path / ".cache/apt/dcs-lane1/vps2/lists/partial").is_dir()
