@@ -11,18 +11,17 @@
 #   tests/support/molecule_lanes.sh --plan SCENARIO...   print which lane runs what, run nothing
 set -euo pipefail
 
-# Seconds per scenario from a two-lane run on a busy 2-core machine (load 7-26, 2026-11-29); default and
-# history ran first in their lanes, so theirs include filling the lane's empty apt cache. Only their
-# order matters. Re-measure after a scenario changes much: a run ends with this table's numbers.
+# Seconds per scenario from a two-lane run on a 2-core machine (load 2-6, empty apt caches at the start,
+# 2026-11-29). Only their order matters. Re-measure after a scenario changes much: a run ends with them.
 measured_seconds() {
   case "$1" in
-    history) echo 988 ;;
-    default) echo 975 ;;
-    drill) echo 219 ;;
-    cron) echo 214 ;;
-    buckets) echo 201 ;;
-    restore) echo 155 ;;
-    mc) echo 87 ;;
+    history) echo 176 ;;
+    default) echo 174 ;;
+    cron) echo 156 ;;
+    buckets) echo 150 ;;
+    restore) echo 129 ;;
+    drill) echo 128 ;;
+    mc) echo 74 ;;
     *) echo "" ;;
   esac
 }
