@@ -21,6 +21,7 @@ measured_seconds() {
     buckets) echo 150 ;;
     restore) echo 129 ;;
     drill) echo 128 ;;
+    systemd) echo 180 ;;
     mc) echo 74 ;;
     *) echo "" ;;
   esac
