@@ -15,7 +15,7 @@ from tests.unit.conftest import REPO
 
 BIN = Path(sys.executable).parent
 PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |", "Lock |"),
-          "logs": ("Logs |",), "cron": ("Cron |",)}
+          "logs": ("Logs |",), "cron": ("Cron |",), "monitoring": ("Node exporter |",)}
 
 
 def ansible_env(tmp_path) -> dict:
