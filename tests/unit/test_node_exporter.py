@@ -42,11 +42,19 @@ server.serve_forever()
 
 
 @pytest.fixture
-def stand_in():
+def exporter_binary(tmp_path) -> str:
+    """A name of its own for the stand-in's binary: the check counts the processes that run it."""
+    link = tmp_path / "prometheus-node-exporter"
+    link.symlink_to(sys.executable)
+    return str(link)
+
+
+@pytest.fixture
+def stand_in(exporter_binary):
     started = []
 
     def start(start_time: str) -> int:
-        proc = subprocess.Popen([sys.executable, "-c", STAND_IN, start_time], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([exporter_binary, "-c", STAND_IN, start_time], stdout=subprocess.PIPE, text=True)
         started.append(proc)
         return int(proc.stdout.readline())  # the port, printed once it listens
 
@@ -61,20 +69,30 @@ def check(address: str, *args: str) -> subprocess.CompletedProcess:
                           check=False, timeout=300)
 
 
-def test_the_exporter_itself_on_its_port_passes(stand_in):
+def test_the_exporter_itself_on_its_port_passes(stand_in, exporter_binary):
     port = stand_in("own")
-    proc = check(f"127.0.0.1:{port}", "--exe", sys.executable)
+    proc = check(f"127.0.0.1:{port}", "--exe", exporter_binary)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"{sys.executable} (pid ")
+    assert proc.stdout.startswith(f"{exporter_binary} (pid ")
     assert f"serves http://127.0.0.1:{port}/metrics" in proc.stdout
 
 
-def test_a_program_with_the_same_binary_but_another_start_time_is_not_taken_for_the_exporter(stand_in):
+def test_a_program_with_the_same_binary_but_another_start_time_is_not_taken_for_the_exporter(stand_in,
+                                                                                           exporter_binary):
     port = stand_in("1.0")
-    proc = check(f":{port}", "--exe", sys.executable)
+    proc = check(f":{port}", "--exe", exporter_binary)
     assert proc.returncode == 1
-    assert f"port {port} is taken by {sys.executable} (pid " in proc.stderr
+    assert f"port {port} is taken by {exporter_binary} (pid " in proc.stderr
     assert "choose another port in minio_backup_node_exporter_listen, or stop that program" in proc.stderr
+
+
+def test_an_old_exporter_left_running_beside_the_new_one_is_refused(stand_in, exporter_binary):
+    port = stand_in("own")
+    stand_in("own")  # the old one, on a port of its own
+    proc = check(f"127.0.0.1:{port}", "--exe", exporter_binary)
+    assert proc.returncode == 1
+    assert f"serves http://127.0.0.1:{port}/metrics, but 2 of it run (pids " in proc.stderr
+    assert "an old one was not stopped" in proc.stderr
 
 
 def test_a_port_held_by_a_program_that_is_no_exporter_is_named():

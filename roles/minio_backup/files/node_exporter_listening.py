@@ -7,7 +7,8 @@ waited for is a listening TCP socket on the port (/proc/net/tcp, tcp6). Whose it
 the socket itself: what answers there must report (process_start_time_seconds) the start time of a
 process of this host that runs the exporter's binary. Root in a container may not read another user's
 file descriptors, so the answer, not /proc/PID/fd, decides; the descriptors only name a foreign holder.
-Nobody listening is waited for until the deadline, which only bounds a start that never binds.
+Nobody listening is waited for until the deadline, which only bounds a start that never binds. A second
+live exporter process (an old one a restart did not stop) is refused as well.
 
 Usage: node_exporter_listening.py HOST:PORT [--exe PATH] [--timeout SECONDS]
 Exit codes: 0 the exporter serves the address, 1 it does not (the reason on stderr), 2 bad arguments.
@@ -121,6 +122,12 @@ def wait(address: str, exe: str, timeout: float) -> tuple[bool, str]:
             for pid in mine:
                 started = start_time(pid)
                 if served is not None and started is not None and abs(served - started) < SAME_START:
+                    if len(mine) > 1:
+                        return False, (
+                            f"{exe} (pid {pid}) serves http://{address}/metrics, but {len(mine)} of it run (pids "
+                            f"{', '.join(mine)}): an old one was not stopped. Without systemd the package's init "
+                            "script finds it through /proc/PID/exe, which root in a container without "
+                            "CAP_SYS_PTRACE cannot read. Stop the others (kill PID) and run the role again.")
                     return True, f"{exe} (pid {pid}) serves http://{address}/metrics"
             named = ", ".join(holders(inodes)) or "a process this host cannot see or name"
             return False, (f"port {port} is taken by {named}, not by this host's {exe} "
