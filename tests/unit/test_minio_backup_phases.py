@@ -15,7 +15,8 @@ from tests.unit.conftest import REPO
 
 BIN = Path(sys.executable).parent
 PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |", "Lock |"),
-          "logs": ("Logs |",), "cron": ("Cron |", "Systemd |")}
+          "logs": ("Logs |",), "cron": ("Cron |", "Systemd |"),
+          "monitoring": ("Node exporter |",)}
 
 
 def ansible_env(tmp_path) -> dict:
