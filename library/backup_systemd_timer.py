@@ -21,7 +21,7 @@ description:
     when a command's program does not exist yet (a fresh host, where an earlier task installs it).
   - Enabling and starting the timer and C(systemctl daemon-reload) are left to C(ansible.builtin.systemd_service).
 version_added: "1.0.0"
-author: Dream Central Storage operations
+author: Dream Central Storage operations (!UNKNOWN)
 options:
   name:
     description: Base name of both units; letters, digits, C(_) and C(-) only.
@@ -81,8 +81,10 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
+    description: Reports the units before and after a change when run with C(--diff).
     support: full
 """
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Waits until Debian's prometheus-node-exporter serves its listen address, or says why it does not.
 
 The exporter exits when it cannot bind its address, and neither its init script nor systemd waits for
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds (default %(default)s)")
     args = parser.parse_args(argv)
     try:
-        _, port = split_address(args.address)
+        port = split_address(args.address)[1]
     except ValueError:
         parser.error(f"{args.address!r} is not HOST:PORT")
     if not 0 < port < 65536:
