@@ -62,11 +62,12 @@ pytest: venv system-deps ## every pytest test: unit, and integration against loc
 molecule: venv image ## every Molecule scenario, in two lanes side by side (tests/support/molecule_lanes.sh)
 	@tests/support/molecule_lanes.sh $(SCENARIOS)
 
-# pytest and Molecule mostly wait (on servers, engines, containers), so they run side by side; the
-# collection's sanity run takes the slot pytest leaves. Each one's output is printed whole when it ends
-# (--output-sync), and any failing fails the target.
-test: lint ## lint, then pytest, every Molecule scenario and the collection's sanity run side by side (what CI runs)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest molecule sanity
+# Molecule, pytest and the collection's sanity run mostly wait (on containers, servers, engines), so all
+# three start at once, Molecule (the longest) first; with two job slots Molecule waited for one of the
+# others. Each one's output is printed whole when it ends (--output-sync); --keep-going lets the others
+# finish when one fails, so a run names every failure, and any failing fails the target.
+test: lint ## lint, then every Molecule scenario, pytest and the collection's sanity run side by side (what CI runs)
+	@$(MAKE) --no-print-directory -j3 --keep-going --output-sync=target molecule pytest sanity
 
 # Performance runs (not part of make test): ratios against a baseline measured in the same run.
 bench: bench-backup bench-fleet ## both performance runs (not part of make test)
