@@ -3,26 +3,17 @@ env file), and the preflight that refuses two hosts writing one target path from
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.unit.conftest import REPO
+from tests.unit.role_play import BIN, ansible_env, include_tasks, run_play
 
-BIN = Path(sys.executable).parent
 PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |", "Lock |"),
           "logs": ("Logs |",), "cron": ("Cron |", "Systemd |"),
           "monitoring": ("Node exporter |",)}
-
-
-def ansible_env(tmp_path) -> dict:
-    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path),
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
 
 
 def listed_tasks(tmp_path, *args) -> list[str]:
@@ -60,14 +51,8 @@ def run_preflight(tmp_path, hosts: dict) -> subprocess.CompletedProcess:
     common = {"ansible_connection": "local", "minio_backup_source_access_key": "sa",
               "minio_backup_source_secret_key": "ss", "minio_backup_target_access_key": "ta",
               "minio_backup_target_secret_key": "ts", "minio_backup_target_endpoint": "https://offsite.example"}
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps({"all": {"vars": common, "hosts": hosts}}))
-    play = tmp_path / "preflight.yml"
-    play.write_text(json.dumps([{"name": "Preflight", "hosts": "all", "gather_facts": True, "tasks": [
-        {"name": "Preflight of minio_backup", "ansible.builtin.include_role": {
-            "name": "minio_backup", "tasks_from": "preflight.yml"}}]}]))
-    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)], capture_output=True,
-                          text=True, check=False, cwd=REPO, env=ansible_env(tmp_path))
+    return run_play(tmp_path, {"all": {"vars": common, "hosts": hosts}},
+                    {"gather_facts": True, "tasks": [include_tasks("minio_backup", "preflight.yml")]})
 
 
 def test_preflight_refuses_two_sources_writing_one_path_and_names_them(tmp_path):

@@ -8,12 +8,10 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.unit.conftest import REPO
-from tests.unit.test_minio_backup_phases import BIN, ansible_env
+from tests.unit.role_play import include_tasks, local_host, run_play
 
 ANALYZE = shutil.which("systemd-analyze", path="/usr/bin:/bin")
 TASK = "minio_backup : Systemd | dream-backup.service and .timer (systemd-analyze verifies them first)"
@@ -23,15 +21,9 @@ KEYS = {"minio_backup_source_access_key": "sa", "minio_backup_source_secret_key"
 
 
 def play(tmp_path, tasks_from, host_vars, *args):
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"vps1": dict(
-        host_vars, ansible_connection="local", ansible_python_interpreter=sys.executable, **KEYS)}}}))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"name": "Scheduler", "hosts": "all", "gather_facts": True, "tasks": [
-        {"name": "Role tasks", "ansible.builtin.include_role": {"name": "minio_backup", "tasks_from": tasks_from}}]}]))
-    env = dict(ansible_env(tmp_path), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
-                          capture_output=True, text=True, check=False, cwd=REPO, env=env)
+    return run_play(tmp_path, local_host(**host_vars, **KEYS),
+                    {"gather_facts": True, "tasks": [include_tasks("minio_backup", tasks_from)]}, *args,
+                    ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
 
 
 def rendered_units(tmp_path, **host_vars) -> dict[str, str]:

@@ -4,7 +4,6 @@ processes and sockets of this machine. The real exporter is scraped by the Molec
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import sys
 import pytest
 
 from tests.unit.conftest import REPO
-from tests.unit.test_minio_backup_phases import BIN, ansible_env
+from tests.unit.role_play import include_tasks, local_host, run_play
 
 LISTENING = REPO / "roles" / "minio_backup" / "files" / "node_exporter_listening.py"
 
@@ -123,14 +122,8 @@ def test_an_address_without_a_port_is_refused(address):
 
 
 def run_node_exporter_preflight(tmp_path, host_vars: dict) -> subprocess.CompletedProcess:
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"vps1": {"ansible_connection": "local", **host_vars}}}}))
-    play = tmp_path / "preflight.yml"
-    play.write_text(json.dumps([{"name": "Preflight", "hosts": "all", "gather_facts": False, "tasks": [
-        {"name": "Preflight of the node exporter option", "ansible.builtin.include_role": {
-            "name": "minio_backup", "tasks_from": "node_exporter_preflight.yml"}}]}]))
-    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)], capture_output=True,
-                          text=True, check=False, cwd=REPO, env=ansible_env(tmp_path))
+    return run_play(tmp_path, local_host(**host_vars),
+                    {"gather_facts": False, "tasks": [include_tasks("minio_backup", "node_exporter_preflight.yml")]})
 
 
 @pytest.mark.parametrize("metrics_file", ["", "/var/lib/prometheus/node-exporter/dream_backup.txt",

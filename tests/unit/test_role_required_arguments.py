@@ -3,12 +3,11 @@ and the install role's preflight names the ones that are set but empty, without 
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
-from tests.unit.test_minio_backup_phases import BIN, REPO, ansible_env
+from tests.unit.role_play import include_tasks, local_host, run_play
 
 SECRET = "required-SECRET-value-3318"
 KEYS = {"minio_backup_source_access_key": "sa", "minio_backup_source_secret_key": SECRET,
@@ -19,12 +18,7 @@ ENDPOINTS = {"minio_backup_source_endpoint": "http://minio-a:9000",
 
 def play(tmp_path, host_vars: dict, tasks_or_role: dict) -> subprocess.CompletedProcess:
     """One host over the local connection, --check: nothing on this machine is changed."""
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"vps1": {"ansible_connection": "local", **host_vars}}}}))
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"name": "Required", "hosts": "all", "gather_facts": False, **tasks_or_role}]))
-    return subprocess.run([str(BIN / "ansible-playbook"), "--check", "-i", str(inventory), str(playbook)],
-                          capture_output=True, text=True, check=False, cwd=REPO, env=ansible_env(tmp_path))
+    return run_play(tmp_path, local_host(**host_vars), {"gather_facts": False, **tasks_or_role}, "--check")
 
 
 @pytest.mark.parametrize(("role", "host_vars", "missing"), [
@@ -45,8 +39,7 @@ def test_a_role_names_every_required_variable_the_inventory_lacks(tmp_path, role
 def test_preflight_names_required_variables_that_are_empty_and_hides_their_values(tmp_path):
     empty = {"minio_backup_target_endpoint": "", "minio_backup_target_access_key": ""}
     proc = play(tmp_path, {**ENDPOINTS, **KEYS, **empty},
-                {"gather_facts": True, "tasks": [{"name": "Preflight of minio_backup", "ansible.builtin.include_role": {
-                    "name": "minio_backup", "tasks_from": "preflight.yml"}}]})
+                {"gather_facts": True, "tasks": [include_tasks("minio_backup", "preflight.yml")]})
     assert proc.returncode != 0
     assert ("Set minio_backup_target_endpoint, minio_backup_target_access_key in the inventory or vault: they have "
             "no default and must not be empty") in proc.stdout
