@@ -17,14 +17,18 @@ def heading(title: str, detail: str = "") -> str:
             f"Python {platform.python_version()}{', ' + detail if detail else ''}, load average {load_average()}")
 
 
-def timing_cells(program: float, raw: float, goal: float) -> str:
-    """Both times, their ratio and a MISSED mark when the ratio is above ``goal``."""
+def timing_cells(program: float, raw: float, goal: float | None) -> str:
+    """Both times, their ratio and a MISSED mark when the ratio is above ``goal`` (None: a ratio shown
+    for reading, held to no goal)."""
     ratio = program / raw
+    if goal is None:
+        return f"{program:>10.2f} {raw:>8.2f} {ratio:>6.2f} {'-':>7}"
     return (f"{program:>10.2f} {raw:>8.2f} {ratio:>6.2f} {'<= ' + str(goal):>7}"
             f"{'' if ratio <= goal else '  MISSED'}")
 
 
-def print_timings(title: str, detail: str, lead_header: str, rows: list[tuple[str, float, float, float]]) -> None:
+def print_timings(title: str, detail: str, lead_header: str,
+                  rows: list[tuple[str, float, float, float | None]]) -> None:
     """The heading, then one line per (leading cells, program s, raw s, goal) row."""
     print(heading(title, detail))
     print(f"{lead_header} {TIMING_HEADER}")
