@@ -56,8 +56,14 @@ def read_both_hash_one(env: dict[str, str], hashed: str, other: str) -> float:
     reader = subprocess.Popen([RCLONE, "cat", hashed], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     digest = subprocess.Popen([OPENSSL, "dgst", "-sha256"], stdin=reader.stdout, stdout=subprocess.DEVNULL)
     reader.stdout.close()  # openssl holds the pipe's only reading end: rclone sees EPIPE if it exits
-    subprocess.run([RCLONE, "cat", other], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    codes = (reader.wait(), digest.wait())
+    try:
+        subprocess.run([RCLONE, "cat", other], env=env, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    except BaseException:
+        reader.kill()  # the other read failed: stop this one too before the error goes on
+        raise
+    finally:
+        codes = (reader.wait(), digest.wait())
     if codes != (0, 0):
         raise RuntimeError(f"rclone cat | openssl dgst exited with {codes}")
     return time.monotonic() - started
