@@ -54,6 +54,18 @@ def test_spooled_comparison_equals_the_in_memory_rules(tmp_path, seed):
     assert s.sizes([key, "absent"]) == source[key].size
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_sizes_sum_each_listed_key_once(tmp_path, seed):
+    source, _ = random_sides(seed)
+    s = spooled(tmp_path, "s", source)
+    rng = random.Random(seed)
+    picked = rng.sample(sorted(source), 150)
+    assert s.sizes([*picked, "absent", "only-target-1"]) == sum(source[k].size for k in picked)
+    assert s.sizes(picked + picked[:40]) == sum(source[k].size for k in picked)
+    assert s.sizes(iter(picked)) == sum(source[k].size for k in picked)
+    assert s.sizes([]) == 0
+
+
 def test_times_keep_microseconds_and_order():
     assert micros(T0) - micros(T0 - timedelta(microseconds=1)) == 1
     assert micros(datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)) == -500000

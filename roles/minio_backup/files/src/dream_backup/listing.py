@@ -95,14 +95,17 @@ class Listing:
         return Entry(*row) if row else None
 
     def sizes(self, keys) -> int:
-        """Total size of those of ``keys`` that are listed."""
+        """Total size of the listed objects among ``keys``, each counted once. The keys go into a
+        temporary table and one join sums them (a query per key cost a first backup more CPU than the
+        in-memory listings it replaced)."""
         db = _connect(self.path)
         try:
-            total = 0
-            for key in keys:
-                row = db.execute("SELECT size FROM objects WHERE key = ?", (key,)).fetchone()
-                total += row[0] if row else 0
-            return total
+            db.execute("CREATE TEMP TABLE wanted (key TEXT PRIMARY KEY) WITHOUT ROWID")
+            db.execute("BEGIN")
+            db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((key,) for key in keys))
+            db.execute("COMMIT")
+            return db.execute("SELECT coalesce(sum(o.size), 0) FROM wanted w JOIN objects o ON o.key = w.key"
+                              ).fetchone()[0]
         finally:
             db.close()
 
