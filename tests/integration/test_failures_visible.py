@@ -80,6 +80,44 @@ def test_each_copied_and_deleted_object_is_a_mirror_event(deploy, engine):
     assert_no_secret(d, d.log_path.read_text(), first.stderr, removed.stderr)
 
 
+# rclone as it is, except that a copy's log is held after its first "Copied" entry until a file exists:
+# the test can look at the program's log while the engine is still in the middle of the copy.
+HOLDING_RCLONE = """#!{python}
+import os, subprocess, sys, time
+argv = [{rclone!r}, *sys.argv[1:]]
+if sys.argv[1:2] not in (["copy"], ["sync"]):
+    os.execv(argv[0], argv)
+child = subprocess.Popen(argv, stderr=subprocess.PIPE)
+held = False
+for line in child.stderr:
+    sys.stderr.buffer.write(line)
+    sys.stderr.buffer.flush()
+    if not held and b'"Copied' in line:
+        held = True
+        while not os.path.exists({release!r}):
+            time.sleep(0.05)
+sys.exit(child.wait())
+"""
+
+
+def test_mirror_events_are_logged_while_the_engine_still_copies(deploy, tmp_path):
+    """The engine's log is read as it is written (a first backup of a million objects never holds it
+    whole): the first object's event is in the log while the engine holds back the rest of its log."""
+    d = deploy("rclone")
+    books = d.buckets[0]
+    for key in ("a.txt", "b.txt", "c.txt"):
+        d.put(books, key, key.encode())
+    release = tmp_path / "release"
+    d.rclone.write_text(HOLDING_RCLONE.format(python=sys.executable, rclone=RCLONE, release=str(release)))
+    running = d.start("--bucket", books)
+    running.wait_for_log("Mirror event", books)
+    assert [r["message"] for r in running.log() if r.get("bucket") == books] == ["Starting mirror", "Mirror event"]
+    release.touch()
+    run = running.finish()
+    assert run.code == 0, run.stderr
+    assert run.messages(books) == ["Starting mirror", *["Mirror event"] * 3, "Completed mirror"]
+
+
 # --- 2. Every run that ends non-zero is visible -------------------------------------------------
 
 def test_missing_env_file_reaches_the_log_metrics_and_ping_named_in_the_environment(deploy, tmp_path):

@@ -77,8 +77,8 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
         # bucket is compared once.
         planned = any(verify.needs_copy(s, t) for _, s, t in pairs(before, target, skip_identical=True))
         if planned or (config.remove and next(only_in(target, before), None) is not None):
-            copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout)
-            log_events(ctx, bucket, copied)
+            copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout,
+                                 on_event=lambda event: log_event(ctx, bucket, event))
             if copied.errors:
                 more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
                 raise EngineError(copied.errors[0] + more)
@@ -120,11 +120,10 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     return result
 
 
-def log_events(ctx, bucket: str, copied: CopyResult) -> None:
-    """One `Mirror event` per object the engine reports copied or deleted, with its own payload."""
-    for event in copied.events:
-        ctx.log.info(MIRROR_EVENT, bucket=bucket, event=ctx.scrub.value(event))
-    copied.events.clear()  # logged; the keys stay for the counts
+def log_event(ctx, bucket: str, event: dict) -> None:
+    """One `Mirror event` for an object the engine reports copied or deleted, with its own payload,
+    logged as the engine reports it."""
+    ctx.log.info(MIRROR_EVENT, bucket=bucket, event=ctx.scrub.value(event))
 
 
 def dry_run(ctx, engine, buckets) -> int:

@@ -86,6 +86,19 @@ def iter_json_objects(text: str):
             yield obj
 
 
+def iter_json_lines(lines):
+    """The JSON objects of a stream read line by line: an object begins on a line that starts with '{'
+    (mc indents the inner lines of the objects it spreads over several), so one object at a time is
+    held, never the whole stream."""
+    chunk: list[str] = []
+    for line in lines:
+        if line.startswith("{") and chunk:
+            yield from iter_json_objects("".join(chunk))
+            chunk.clear()
+        chunk.append(line)
+    yield from iter_json_objects("".join(chunk))
+
+
 def last_line(text: str, scrub) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return scrub(lines[-1])[:500] if lines else ""
@@ -127,9 +140,11 @@ class Engine:
         """Versioning state of a backup-side bucket: 'Enabled', 'Suspended' or '' (never versioned)."""
         raise NotImplementedError
 
-    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
-             timeout: float) -> CopyResult:
-        """Mirror src to dst (the engine decides what differs); deletes at dst only with remove."""
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
+             on_event=None) -> CopyResult:
+        """Mirror src to dst (the engine decides what differs); deletes at dst only with remove. The
+        engine's output is read as it is written; each object it reports copied or deleted goes to
+        ``on_event`` at once (or into the result's events without one)."""
         raise NotImplementedError
 
     def make_bucket(self, side: str, bucket: str) -> None:

@@ -26,6 +26,7 @@ from dream_backup.engines.base import (
     Engine,
     Location,
     Obj,
+    iter_json_lines,
     iter_json_objects,
     parse_time,
 )
@@ -159,8 +160,8 @@ class McEngine(McHistory, Engine):
         if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
-    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
-             timeout: float) -> CopyResult:
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
+             on_event=None) -> CopyResult:
         # --skip-errors: without it mc cancels the whole mirror at the first object that fails, so one bad
         # object would keep every later one from the backup. mc still reports each failure and exits 1.
         args = ["mirror", "--json", "--skip-errors"]
@@ -168,10 +169,13 @@ class McEngine(McHistory, Engine):
             args.append("--overwrite")
         if remove:
             args.append("--remove")
-        done = self._run([*args, *self.bandwidth_flags(), self.target(src), self.target(dst)], timeout)
-        result = CopyResult(timed_out=done.timed_out)
+        # mc's JSON is read while mc writes it: a first backup of a million objects never holds it whole.
+        output = proc.Lines([self.binary(), "--no-color", *args, *self.bandwidth_flags(), self.target(src),
+                             self.target(dst)], self.env, timeout or self.config.timeout)
+        result = CopyResult()
+        deliver = on_event or result.events.append
         source_prefix = self.target(src) + "/"
-        for obj in iter_json_objects(done.stdout):
+        for obj in iter_json_lines(output):
             status = obj.get("status")
             if status == "error":
                 text = error_text(obj)
@@ -181,11 +185,12 @@ class McEngine(McHistory, Engine):
             elif status == "success" and obj.get("source"):
                 source = obj["source"]
                 result.keys.append(source[len(source_prefix):] if source.startswith(source_prefix) else source)
-                result.events.append(obj)
+                deliver(obj)
             elif status == "success" and obj.get("target") and "total" not in obj:
                 result.deleted += 1
-                result.events.append(obj)
-        return self.settle(result, done, timeout)
+                deliver(obj)
+        result.timed_out = output.finished.timed_out
+        return self.settle(result, output.finished, timeout)
 
     def open(self, loc: Location, key: str):
         return proc.stream([self.binary(), "--no-color", "cat", self.target(loc, key)], self.env)

@@ -74,28 +74,44 @@ def stream(argv: list[str], env: dict[str, str]):
 STDERR_KEEP = 64 * 1024  # characters of a streamed child's stderr kept for its failure message
 
 
+class _Tail:
+    """The last STDERR_KEEP characters of a stream of lines (never fewer than its last line)."""
+
+    def __init__(self):
+        self.lines: deque[str] = deque()
+        self.kept = 0
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self.kept += len(line)
+        while self.kept > STDERR_KEEP and len(self.lines) > 1:
+            self.kept -= len(self.lines.popleft())
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 class Lines:
     """A child run to completion whose stdout is read line by line (a listing of a million objects is
     never held whole), with run()'s environment, process group and timeout. Iterate it, then read
     ``finished``; stderr is drained by a thread (a full pipe would stall the child) and only its tail is
-    kept."""
+    kept. With ``merge_stderr`` the child's stderr goes into the same pipe (an engine that logs there,
+    as rclone does) and the tail kept is that of everything it wrote."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], timeout: float | None = None):
-        self.argv, self.env, self.timeout = argv, env, timeout
+    def __init__(self, argv: list[str], env: dict[str, str], timeout: float | None = None,
+                 merge_stderr: bool = False):
+        self.argv, self.env, self.timeout, self.merge_stderr = argv, env, timeout, merge_stderr
         self.finished: Finished | None = None
 
     def __iter__(self):
         proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
-        tail: deque[str] = deque()
-        kept = [0]
+                                stderr=subprocess.STDOUT if self.merge_stderr else subprocess.PIPE,
+                                text=True, errors="replace", start_new_session=True)
+        tail = _Tail()
 
         def drain() -> None:
             for line in proc.stderr:
-                tail.append(line)
-                kept[0] += len(line)
-                while kept[0] > STDERR_KEEP and len(tail) > 1:
-                    kept[0] -= len(tail.popleft())
+                tail.add(line)
 
         expired = threading.Event()
 
@@ -103,14 +119,18 @@ class Lines:
             expired.set()
             _stop_group(proc)
 
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
+        reader = None if self.merge_stderr else threading.Thread(target=drain, daemon=True)
+        if reader:
+            reader.start()
         timer = threading.Timer(self.timeout, expire) if self.timeout else None
         if timer:
             timer.daemon = True
             timer.start()
         try:
-            yield from proc.stdout
+            for line in proc.stdout:
+                if self.merge_stderr:
+                    tail.add(line)
+                yield line
         except BaseException:
             _stop_group(proc)
             raise
@@ -119,6 +139,7 @@ class Lines:
                 timer.cancel()
             proc.stdout.close()
             proc.wait()
-            reader.join()
-            proc.stderr.close()
-            self.finished = Finished(proc.returncode, "", "".join(tail), timed_out=expired.is_set())
+            if reader:
+                reader.join()
+                proc.stderr.close()
+            self.finished = Finished(proc.returncode, "", tail.text(), timed_out=expired.is_set())

@@ -110,22 +110,37 @@ class RcloneEngine(RcloneHistory, Engine):
         if done.timed_out or done.returncode != 0:
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
-    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool,
-             timeout: float) -> CopyResult:
+    def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
+             on_event=None) -> CopyResult:
         args = ["sync" if remove else "copy", self.remote(src), self.remote(dst),
                 "--metadata", "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
         # --checksum compares size + MD5 from the listings: a no-change run reads no object.
         args += ["--checksum"] if overwrite else ["--ignore-existing"]
-        done = self._run([*args, *self.bandwidth_flags()], timeout)
-        return self.read_copy_log(done, timeout)
+        # The JSON log is read while rclone writes it (stderr into the same pipe): a first backup of a
+        # million objects never holds its log, or its events, whole.
+        log = proc.Lines([self.binary(), *args, *self.bandwidth_flags(), *self.common], self.env,
+                         timeout or self.config.timeout, merge_stderr=True)
+        result = self.parse_copy_log(log, on_event)
+        result.timed_out = log.finished.timed_out
+        return self.settle(result, log.finished, timeout)
 
     def read_copy_log(self, done: proc.Finished, timeout: float) -> CopyResult:
-        """What rclone's JSON log (--use-json-log -v) says it copied, deleted and failed."""
-        result = CopyResult(timed_out=done.timed_out)
-        for line in done.stderr.splitlines():
+        """What a finished rclone's JSON log (--use-json-log -v) says it copied, deleted and failed."""
+        result = self.parse_copy_log(done.stderr.splitlines())
+        result.timed_out = done.timed_out
+        return self.settle(result, done, timeout)
+
+    def parse_copy_log(self, lines, on_event=None) -> CopyResult:
+        """A CopyResult from rclone's JSON log lines; each copy or deletion entry goes to ``on_event`` as
+        it is read, or into the result's events without one."""
+        result = CopyResult()
+        deliver = on_event or result.events.append
+        for line in lines:
             try:
                 entry = json.loads(line)
             except ValueError:
+                continue
+            if not isinstance(entry, dict):
                 continue
             msg = entry.get("msg", "")
             if entry.get("level") == "error":
@@ -133,11 +148,11 @@ class RcloneEngine(RcloneHistory, Engine):
                 result.errors.append(self.scrub(where + msg)[:500])
             elif msg.startswith("Copied") and entry.get("object"):
                 result.keys.append(entry["object"])
-                result.events.append(entry)
+                deliver(entry)
             elif msg.startswith("Deleted") and entry.get("object"):
                 result.deleted += 1
-                result.events.append(entry)
-        return self.settle(result, done, timeout)
+                deliver(entry)
+        return result
 
     def open(self, loc: Location, key: str):
         return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, self.remote(loc, key)],
