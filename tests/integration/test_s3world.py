@@ -43,6 +43,19 @@ def test_servers_are_independent(s3_world: S3World) -> None:
     assert s3_world.by_name("primary").access_key != s3_world.by_name("offsite").access_key
 
 
+def test_a_world_holds_more_buckets_than_weeds_default_volume_count(tmp_path) -> None:
+    """Each bucket takes a volume of its own, and weed mini's default volume count is the free disk
+    divided by 1 GiB (about 60 on this machine kind, fewer on a fuller disk): a worker's world creates
+    more buckets than that in one test session, and the excess answered every upload with HTTP 500."""
+    buckets = 150
+    with S3World.start(tmp_path, count=1) as world:
+        client = world.servers[0].client()
+        for i in range(buckets):
+            client.make_bucket(f"many-{i:03d}")
+            client.put_object(f"many-{i:03d}", "k", io.BytesIO(b"x"), 1)
+        assert client.get_object(f"many-{buckets - 1:03d}", "k").read() == b"x"
+
+
 def test_stop_leaves_no_process(tmp_path) -> None:
     with S3World.start(tmp_path, count=1) as world:
         assert weed_pids_under(tmp_path), "the server should be running"

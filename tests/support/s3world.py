@@ -54,6 +54,11 @@ LAUNCH_TRIES = 5
 # is not available on 127.0.0.1"), or a listener's bind after that check passed.
 PORT_CLASH_MARKERS = ("address already in use", "Port allocation failed", "is not available on 127.0.0.1")
 STATE_FILE = "servers.json"
+# Every bucket is a SeaweedFS collection with a volume of its own, and weed mini's default limit on
+# volumes is the free disk divided by its volume size (1 GiB on a large disk): about 60 buckets with
+# 62 GB free, fewer on a fuller disk. A test world creates more than that, so the limit is set; volumes
+# are sparse files, so the count costs no disk until data is written.
+MAX_VOLUMES = 2000
 
 
 def weed_binary() -> str:
@@ -182,7 +187,7 @@ class S3Server:
         return [
             weed_binary(), "mini", f"-dir={d / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-master.port={b + 1}", f"-master.port.grpc={b + 11}",
-            f"-volume.port={b + 2}", f"-volume.port.grpc={b + 12}",
+            f"-volume.port={b + 2}", f"-volume.port.grpc={b + 12}", f"-volume.max={MAX_VOLUMES}",
             f"-filer.port={b + 3}", f"-filer.port.grpc={b + 13}",
             f"-s3.port={b + 4}", f"-s3.port.grpc={b + 14}", "-s3.port.iceberg=0", "-s3.port.lance=0",
             f"-admin.port={b + 5}", f"-admin.port.grpc={b + 15}",
