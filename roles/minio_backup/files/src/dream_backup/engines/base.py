@@ -161,6 +161,7 @@ class Engine:
 
     def settle(self, result: CopyResult, done, timeout: float) -> CopyResult:
         """Adds the process's own failure (timeout, non-zero exit without an error line) to a copy result."""
+        result.timed_out = done.timed_out
         if done.timed_out:
             result.errors.insert(0, self.process_failure(done, timeout))
         elif done.returncode != 0 and not result.errors:

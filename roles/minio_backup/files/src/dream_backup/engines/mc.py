@@ -189,7 +189,6 @@ class McEngine(McHistory, Engine):
             elif status == "success" and obj.get("target") and "total" not in obj:
                 result.deleted += 1
                 deliver(obj)
-        result.timed_out = output.finished.timed_out
         return self.settle(result, output.finished, timeout)
 
     def open(self, loc: Location, key: str):

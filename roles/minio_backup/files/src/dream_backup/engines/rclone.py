@@ -121,13 +121,11 @@ class RcloneEngine(RcloneHistory, Engine):
         log = proc.Lines([self.binary(), *args, *self.bandwidth_flags(), *self.common], self.env,
                          timeout or self.config.timeout, merge_stderr=True)
         result = self.parse_copy_log(log, on_event)
-        result.timed_out = log.finished.timed_out
         return self.settle(result, log.finished, timeout)
 
     def read_copy_log(self, done: proc.Finished, timeout: float) -> CopyResult:
         """What a finished rclone's JSON log (--use-json-log -v) says it copied, deleted and failed."""
         result = self.parse_copy_log(done.stderr.splitlines())
-        result.timed_out = done.timed_out
         return self.settle(result, done, timeout)
 
     def parse_copy_log(self, lines, on_event=None) -> CopyResult:
