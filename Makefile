@@ -34,10 +34,10 @@ venv: $(VENV)/.installed ## create .venv with requirements-dev.txt (again when a
 image: system-deps ## build the Debian VPS container image of the fleet (reused while its recipe is unchanged)
 	@tests/support/build_image.sh $(IMAGE)
 
-# The backup program ships as one zipapp built from roles/minio_backup/files/src (committed; the
+# The backup program ships as one zipapp built from src/ (committed; the
 # pytest suite fails when it is out of date).
-program: ## rebuild the backup program's zipapp from roles/minio_backup/files/src
-	python3 roles/minio_backup/files/src/build.py
+program: ## rebuild the backup program's zipapp from src/dream_backup
+	python3 src/build.py
 
 # The collection dream.backup is a copy of roles/, library/, module_utils/, filter_plugins/ and playbooks/
 # with the names a collection needs (collection/build.py says which); the repository's layout stays.

@@ -14,7 +14,7 @@ ansible.cfg; the staging tree is a copy:
   library/*.py                                    ->  plugins/modules/
   module_utils/*.py                               ->  plugins/module_utils/
   filter_plugins/*.py                             ->  plugins/filter/
-  roles/*/ (every role; without files/src)        ->  roles/
+  roles/*/ (every role)                           ->  roles/
   playbooks/*.yml                                 ->  playbooks/ (- becomes _ in names)
 
 Names change in the copy where a collection needs its own (besides the file names above), each by a
@@ -35,7 +35,7 @@ rewrite of lines, and the build fails when an import or a role reference is left
 Modules called by short name inside the roles stay as they are: a role inside a collection searches its
 own collection first, which is what the top-level roles get from library/.
 
-The program's sources (roles/minio_backup/files/src) are not shipped: the role installs the zipapp built
+The program's sources (src/dream_backup) are not shipped: the role installs the zipapp built
 from them (files/backup_minio.py), which is shipped as files/backup_minio.pyz (see ZIPAPP below).
 """
 
@@ -61,7 +61,7 @@ UTILS_PACKAGE = f"ansible_collections.{NAMESPACE}.{NAME}.plugins.module_utils"
 
 # `from ansible.module_utils.dcs_x import ...` and `import ansible.module_utils.dcs_x` at any indent.
 UTILS_IMPORT = re.compile(r"^(\s*)(from|import)\s+ansible\.module_utils\.(dcs_\w+)\b", re.MULTILINE)
-ROLE_SKIP = ("files/src", "__pycache__", ".pytest_cache")
+ROLE_SKIP = ("__pycache__", ".pytest_cache")
 # The program ships as a zipapp named backup_minio.py, its name on the host. ansible-test reads every *.py
 # as Python source (compile, pep8 and pylint break on a zip archive), so in the collection the file is
 # files/backup_minio.pyz, the usual name of a zipapp, and the role's files that name it say so.

@@ -15,7 +15,7 @@ import pytest
 from tests.integration.conftest import books_backed_up
 from tests.support.program import REPO
 
-sys.path.insert(0, str(REPO / "roles" / "minio_backup" / "files" / "src"))
+sys.path.insert(0, str(REPO / "src"))
 from dream_backup.commands.verify_content import slice_of
 
 SLICES = 3

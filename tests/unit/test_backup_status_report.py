@@ -65,7 +65,7 @@ def test_sizes_are_worded_as_in_the_programs_own_tables():
     """The module runs on the controller and the program is a self-contained zipapp on the VPS, so each
     has its own few lines that word a size; an operator reading both must see the same words."""
     spec = importlib.util.spec_from_file_location(
-        "dream_backup_report", REPO / "roles" / "minio_backup" / "files" / "src" / "dream_backup" / "report.py")
+        "dream_backup_report", REPO / "src" / "dream_backup" / "report.py")
     program = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(program)
     fleet = load_module("backup_status_report")

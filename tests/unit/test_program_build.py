@@ -8,7 +8,7 @@ import zipfile
 
 from tests.support.program import PROGRAM, REPO
 
-BUILD = REPO / "roles" / "minio_backup" / "files" / "src" / "build.py"
+BUILD = REPO / "src" / "build.py"
 
 
 def test_committed_zipapp_matches_sources():

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.program import REPO
 
-SOURCES = str(REPO / "roles" / "minio_backup" / "files" / "src")
+SOURCES = str(REPO / "src")
 if SOURCES not in sys.path:
     sys.path.insert(0, SOURCES)
 

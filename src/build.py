@@ -1,9 +1,10 @@
-"""Builds roles/minio_backup/files/backup_minio.py: the dream_backup package as one executable zipapp.
+"""Builds roles/minio_backup/files/backup_minio.py, the file the install role ships: the dream_backup
+package (src/dream_backup) as one executable zipapp.
 
 Deterministic (sorted entries, fixed timestamps and modes), so the committed file can be compared with
 a fresh build (tests/unit/test_program_build.py) and its sha256 makes the install idempotent.
 
-    python roles/minio_backup/files/src/build.py [--check]
+    python src/build.py [--check]
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "dream_backup"
-OUTPUT = HERE.parent / "backup_minio.py"
+REPO = HERE.parent
+OUTPUT = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
 SHEBANG = b"#!/usr/bin/env python3\n"
 MAIN = b"import sys\n\nfrom dream_backup.cli import main\n\nsys.exit(main())\n"
 STAMP = (1980, 1, 1, 0, 0, 0)
@@ -49,7 +51,7 @@ def main(argv: list[str]) -> int:
         return 0
     OUTPUT.write_bytes(data)
     OUTPUT.chmod(0o755)
-    print(f"built {OUTPUT.relative_to(HERE.parents[3])} ({len(data)} bytes)")
+    print(f"built {OUTPUT.relative_to(REPO)} ({len(data)} bytes)")
     return 0
 
 

@@ -1,1 +1,0 @@
-../../../../../module_utils/dcs_backup_env.py

@@ -1,0 +1,1 @@
+../../module_utils/dcs_backup_env.py
