@@ -80,8 +80,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
             copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout,
                                  on_event=lambda event: log_event(ctx, bucket, event))
             if copied.errors:
-                more = f" (and {len(copied.errors) - 1} more errors)" if len(copied.errors) > 1 else ""
-                raise EngineError(copied.errors[0] + more)
+                raise EngineError(copied.summary())
             target = Listing.spool(engine, dst, f"{bucket}.target")
             spooled.append(target)
             # Never skipped after a copy: mc exits 0 on several real failures (docs/mc.md), so only the

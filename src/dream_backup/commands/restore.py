@@ -9,24 +9,34 @@ listing; with --verify-content also sha256 of both copies, streamed).
 With --as-of T every key is restored as it was at T: its newest backup version not later than T (keys
 deleted or not yet created at T are left out), and verification compares with that version. With
 --version-id ID and a --prefix naming one key, exactly that version is restored. Only the objects the
-plan names are copied, one by one (mc's mirror would skip a same-size object that is newer at the
-destination, such as a damaged production copy)."""
+plan names are copied (mc's mirror would skip a same-size object that is newer at the destination,
+such as a damaged production copy).
+
+Memory stays flat whatever the bucket's size: both listings, the plan and the verification are spooled
+to SQLite files in the engine's private directory (listing.py), the engine's output is read as it is
+written, and the result keeps the first FIRST_KEYS keys of each kind with the counts of all. When some
+objects fail, the others stay restored: the result counts both and names the first failures."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from dream_backup import lock, pointintime, verify
 from dream_backup.commands.trash_report import TRASH_BUCKET
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
+from dream_backup.listing import Entry, Listing, ListingWriter, moment, pairs
 from dream_backup.report import human_bytes, one_line, table
 
 STARTING_RESTORE = "Starting restore"
 COMPLETED_RESTORE = "Completed restore"
 RESTORE_FAILED = "Restore failed"
+FIRST_KEYS = 50  # keys of each kind a result names; the counts cover all
 
 
 def restore_locations(config, args) -> tuple[Location, Location]:
@@ -48,9 +58,9 @@ def point_in_time(args):
     return pointintime.parse(as_of) if as_of is not None else None
 
 
-def choose(engine, src: Location, args, when) -> tuple[dict[str, Version], object]:
-    """The version to restore per key (relative to src), and the time the engine copies them as of
-    (None: the current objects)."""
+def chosen_versions(engine, src: Location, args, when):
+    """The version to restore per key (relative to src), streamed, and the time the engine copies them
+    as of (None: the current objects)."""
     if getattr(args, "version_id", None):
         key = args.prefix.strip("/").rpartition("/")[2]
         history = engine.list_versions(src).get(key, [])
@@ -66,10 +76,63 @@ def choose(engine, src: Location, args, when) -> tuple[dict[str, Version], objec
             if at_then is None or at_then.size != version.size or at_then.mtime != version.mtime:
                 raise EngineError(f"version {version.version_id} of {key} shares its second with a newer "
                                   f"version; the {engine.name} engine cannot address it alone")
-        return {key: version}, version.mtime
+        return iter([version]), version.mtime
     if when is not None:
-        return engine.state_at(src, when), when
-    return {k: Version(k, "", o.mtime, o.size, o.md5, latest=True) for k, o in engine.list(src).items()}, None
+        return engine.scan_state_at(src, when), when
+    return (Version(o.key, "", o.mtime, o.size, o.md5, latest=True) for o in engine.scan(src)), None
+
+
+@dataclass
+class Plan:
+    """What a restore copies (two spooled listings) and what it leaves alone (counts, first keys)."""
+
+    absent: Listing  # keys the destination lacks
+    replace: Listing  # keys the destination holds in another form, replaced with --overwrite
+    same: int = 0
+    different: int = 0  # present in another form and left alone (no --overwrite)
+    different_keys: list[str] = field(default_factory=list)  # the first FIRST_KEYS of them
+
+    @property
+    def count(self) -> int:
+        return len(self.absent) + len(self.replace)
+
+    def listings(self) -> tuple[Listing, Listing]:
+        return self.absent, self.replace
+
+    def first_keys(self, limit: int = FIRST_KEYS) -> list[str]:
+        keys = self.absent.keys(limit)
+        return keys + self.replace.keys(limit - len(keys))
+
+    def total_size(self) -> int:
+        return self.absent.total_size() + self.replace.total_size()
+
+
+def make_plan(engine, backup: Listing, production: Listing, overwrite: bool) -> Plan:
+    """One pass over the two listings joined by key (listing.pairs): each backup key is absent at the
+    destination, present and the same, or present and different (replaced only with ``overwrite``)."""
+    absent = ListingWriter(os.path.join(engine.workdir, "restore.absent.sqlite"), "the restore plan")
+    replace = ListingWriter(os.path.join(engine.workdir, "restore.replace.sqlite"), "the restore plan")
+    plan = Plan(absent.listing, replace.listing)
+    try:
+        for key, obj, have in pairs(backup, production):
+            if have is None:
+                absent.add(planned(key, obj))
+            elif not verify.differs(obj, have):
+                plan.same += 1
+            elif overwrite:
+                replace.add(planned(key, obj))
+            else:
+                plan.different += 1
+                if len(plan.different_keys) < FIRST_KEYS:
+                    plan.different_keys.append(key)
+    finally:
+        absent.close()
+        replace.close()
+    return plan
+
+
+def planned(key: str, entry: Entry) -> Version:
+    return Version(key, entry.version or "", moment(entry.mtime), entry.size, entry.md5)
 
 
 def describe(when, args) -> str:
@@ -83,22 +146,6 @@ def refuse_unsafe(args) -> None:
         raise ConfigError("refusing to restore 'trash' in place: it would bring back objects that were purged "
                           "on purpose (approved retention overrides). Restore into --to-bucket, or add "
                           "--allow-trash-in-place when compliance approved it")
-
-
-def plan(backup: dict, production: dict, overwrite: bool) -> tuple[list[str], list[str], list[str]]:
-    """(to copy, present and identical, present but different and left alone)."""
-    missing, same, different = [], [], []
-    for key, obj in sorted(backup.items()):
-        have = production.get(key)
-        if have is None:
-            missing.append(key)
-        elif verify.differs(obj, have):
-            different.append(key)
-        else:
-            same.append(key)
-    if overwrite:
-        return missing + different, same, []
-    return missing, same, different
 
 
 def run(ctx, args) -> int:
@@ -123,32 +170,59 @@ def full_key(loc: Location, key: str) -> str:
     return f"{loc.path}/{key}" if loc.path else key
 
 
-def list_destination(engine, dst: Location) -> dict:
+def spool_destination(engine, dst: Location, name: str) -> Listing:
+    """The destination's listing; an empty one when its bucket does not exist yet."""
     if not engine.bucket_exists(SOURCE, dst.bucket):
-        return {}
-    return engine.list(dst)
+        return Listing.build(engine, name, (), "an empty listing")
+    return Listing.spool(engine, dst, name)
 
 
-def version_rows(dst: Location, chosen: dict[str, Version], keys: list[str]) -> list[dict]:
-    return [{"key": full_key(dst, k), "version_id": chosen[k].version_id or None,
-             "last_modified": pointintime.stamp(chosen[k].mtime), "size": chosen[k].size} for k in keys]
+def spool_sides(engine, src: Location, dst: Location, args, when):
+    """The backup's chosen versions and the destination's objects, listed at once; and the time the
+    engine copies as of."""
+    chosen, at = chosen_versions(engine, src, args, when)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        backup = pool.submit(Listing.build, engine, "restore.backup", chosen, f"listing backup/{src.join()}")
+        production = pool.submit(spool_destination, engine, dst, "restore.production")
+        return backup.result(), production.result(), at
+
+
+def plan_restore(engine, src: Location, dst: Location, args, when) -> tuple[Plan, object, int]:
+    """The plan, the time the engine copies as of, and how many objects the backup holds there. Only
+    the plan's listings stay on disk."""
+    backup, production, at = spool_sides(engine, src, dst, args, when)
+    try:
+        return make_plan(engine, backup, production, args.overwrite), at, len(backup)
+    finally:
+        backup.remove()
+        production.remove()
+
+
+def version_rows(dst: Location, plan: Plan) -> list[dict]:
+    """The first FIRST_KEYS planned keys with the version each is restored from."""
+    rows = []
+    for listing in plan.listings():
+        for version in listing.versions():
+            if len(rows) >= FIRST_KEYS:
+                return rows
+            rows.append({"key": full_key(dst, version.key), "version_id": version.version_id or None,
+                         "last_modified": pointintime.stamp(version.mtime), "size": version.size})
+    return rows
 
 
 def dry_run(ctx, engine, src, dst, args, where, when) -> int:
-    chosen, _ = choose(engine, src, args, when)
-    backup = {k: v.as_obj() for k, v in chosen.items()}
-    copy, same, different = plan(backup, list_destination(engine, dst), args.overwrite)
-    document = {"dry_run": True, "restore": where, "would_restore": len(copy),
-                "bytes": sum(backup[k].size for k in copy), "present": len(same) + len(different),
-                "keys": [full_key(dst, k) for k in copy[:50]]}
+    plan = plan_restore(engine, src, dst, args, when)[0]
+    document = {"dry_run": True, "restore": where, "would_restore": plan.count, "bytes": plan.total_size(),
+                "present": plan.same + plan.different,
+                "keys": [full_key(dst, k) for k in plan.first_keys()]}
     historic = when is not None or getattr(args, "version_id", None)
     if historic:
         document["as_of"] = pointintime.stamp(when) if when is not None else None
-        document["versions"] = version_rows(dst, chosen, copy)
+        document["versions"] = version_rows(dst, plan)
     if args.json:
         print(json.dumps(document, indent=2))
         return EXIT_OK
-    print(f"Dry run: would restore {len(copy)} objects ({human_bytes(document['bytes'])}), "
+    print(f"Dry run: would restore {plan.count} objects ({human_bytes(document['bytes'])}), "
           f"{document['present']} present at the destination are left alone. First keys: "
           + (", ".join(document["keys"][:10]) or "-"))
     if historic:
@@ -156,6 +230,27 @@ def dry_run(ctx, engine, src, dst, args, where, when) -> int:
                     [[r["key"], r["version_id"] or "-", r["last_modified"], human_bytes(r["size"])]
                      for r in document["versions"]]))
     return EXIT_OK
+
+
+def check_restored(engine, src, dst, plan: Plan, at, content: bool):
+    """(failed count, the first FIRST_KEYS failures as 'key: reason'): every planned key is compared with
+    a fresh listing of the destination (and with ``content``, by sha256 of both copies)."""
+    after = Listing.spool(engine, dst, "restore.after")
+    failed, first = 0, []
+    try:
+        for listing in plan.listings():
+            for key, obj, have in pairs(listing, after):
+                reason = verify.differs(obj, have)
+                if not reason and content and \
+                        engine.sha256_version(src, planned(key, obj), at) != engine.sha256(dst, key):
+                    reason = "sha256 differs"
+                if reason:
+                    failed += 1
+                    if len(first) < FIRST_KEYS:
+                        first.append(f"{full_key(dst, key)}: {reason}")
+    finally:
+        after.remove()
+    return failed, first
 
 
 def restore(ctx, engine, src, dst, args, where, when) -> int:
@@ -167,37 +262,30 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
     if when is not None:
         result["as_of"] = pointintime.stamp(when)
     try:
-        chosen, at = choose(engine, src, args, when)
-        backup = {k: v.as_obj() for k, v in chosen.items()}
-        if not backup:
+        plan, at, backed_up = plan_restore(engine, src, dst, args, when)
+        if not backed_up:
             raise EngineError(f"nothing to restore: backup/{src.join()} holds no objects"
                               + (f" at {pointintime.stamp(when)}" if when is not None else ""))
         if not engine.bucket_exists(SOURCE, dst.bucket):
             engine.make_bucket(SOURCE, dst.bucket)
-            production = {}
-        else:
-            production = engine.list(dst)
-        copy, same, different = plan(backup, production, args.overwrite)
-        if copy:
-            copied = engine.copy_versions(src, dst, {k: chosen[k] for k in copy}, at, ctx.config.timeout)
-            if copied.errors:
-                raise EngineError(copied.errors[0])
-            production = engine.list(dst)
-        # Verified against the version chosen, which is not the latest with --as-of or --version-id.
-        failures = {k: r for k in copy if (r := verify.differs(backup[k], production.get(k)))}
-        if args.verify_content:
-            for key in copy:
-                if key not in failures and engine.sha256_version(src, chosen[key], at) != engine.sha256(dst, key):
-                    failures[key] = "sha256 differs"
+        result.update(bytes=plan.total_size(), skipped_present=plan.same + plan.different,
+                      skipped_different=[full_key(dst, k) for k in plan.different_keys])
         if at is not None:
-            result["versions"] = version_rows(dst, chosen, copy)[:50]
-        result.update(restored=len(copy) - len(failures), bytes=sum(backup[k].size for k in copy),
-                      skipped_present=len(same) + len(different), failed=len(failures),
-                      failures=[f"{full_key(dst, k)}: {r}" for k, r in sorted(failures.items())][:50],
-                      skipped_different=[full_key(dst, k) for k in different[:50]])
-        if failures:
-            raise EngineError(f"verification failed for {len(failures)} restored objects "
-                              f"(first: {result['failures'][0]})")
+            result["versions"] = version_rows(dst, plan)
+        copied = engine.copy_planned(src, dst, plan.absent, plan.replace, at, ctx.config.timeout) \
+            if plan.count else None
+        # Verified against the version chosen (not the latest with --as-of or --version-id), also after
+        # an engine error: what did arrive is counted as restored.
+        failed, first = check_restored(engine, src, dst, plan, at, args.verify_content) if plan.count else (0, [])
+        result.update(restored=plan.count - failed, failed=failed, failures=first)
+        if copied is not None and copied.errors:
+            result["engine_errors"] = copied.errors
+            result["engine_error_count"] = copied.error_count
+        if failed:
+            raise EngineError(f"{failed} of {plan.count} objects were not restored (first: {first[0]})"
+                              + (f"; the engine reported: {copied.summary()}" if copied and copied.errors else ""))
+        if copied is not None and copied.errors:
+            raise EngineError(f"every object arrived, but the engine reported: {copied.summary()}")
     except EngineError as exc:
         result["reason"] = str(exc)
     result["seconds"] = round(time.monotonic() - started, 3)

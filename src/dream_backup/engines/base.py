@@ -40,15 +40,42 @@ class Obj:
     md5: str | None = None  # only when the engine knows a real MD5 (not a multipart ETag)
 
 
+ERRORS_KEPT = 50  # error messages a copy keeps; the rest are only counted
+
+
 @dataclass
 class CopyResult:
-    keys: list[str] = field(default_factory=list)  # copied, relative to the source location
+    keys: list[str] = field(default_factory=list)  # copied, relative to the source location (keep_keys)
+    copied: int = 0  # objects the engine reported copied (counted also when their keys are not kept)
     deleted: int = 0  # objects the engine deleted at the destination (a mirror with remove)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the first ERRORS_KEPT messages
+    error_count: int = 0  # every error the engine reported
     timed_out: bool = False
     # The engine's own report of each object it copied or deleted (mc's JSON object, rclone's JSON log
     # entry), as it printed it; the backup logs each one as `Mirror event`.
     events: list[dict] = field(default_factory=list)
+    # A restore of a million objects keeps no key: the destination's listing, not the engine's report,
+    # says what arrived.
+    keep_keys: bool = True
+
+    def add_copied(self, key: str) -> None:
+        self.copied += 1
+        if self.keep_keys:
+            self.keys.append(key)
+
+    def add_error(self, message: str, first: bool = False) -> None:
+        """Counts every error, keeps the first ERRORS_KEPT (``first``: this one goes before the others)."""
+        self.error_count += 1
+        if first:
+            self.errors.insert(0, message)
+            del self.errors[ERRORS_KEPT:]
+        elif len(self.errors) < ERRORS_KEPT:
+            self.errors.append(message)
+
+    def summary(self) -> str:
+        """The first error, with how many more there were."""
+        more = self.error_count - 1
+        return self.errors[0] + (f" (and {more} more errors)" if more > 0 else "")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -141,10 +168,11 @@ class Engine:
         raise NotImplementedError
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
-             on_event=None) -> CopyResult:
+             on_event=None, keep_keys: bool = True) -> CopyResult:
         """Mirror src to dst (the engine decides what differs); deletes at dst only with remove. The
         engine's output is read as it is written; each object it reports copied or deleted goes to
-        ``on_event`` at once (or into the result's events without one)."""
+        ``on_event`` at once (or into the result's events without one); ``keep_keys`` False only counts
+        the copied objects."""
         raise NotImplementedError
 
     def make_bucket(self, side: str, bucket: str) -> None:
@@ -163,9 +191,9 @@ class Engine:
         """Adds the process's own failure (timeout, non-zero exit without an error line) to a copy result."""
         result.timed_out = done.timed_out
         if done.timed_out:
-            result.errors.insert(0, self.process_failure(done, timeout))
+            result.add_error(self.process_failure(done, timeout), first=True)
         elif done.returncode != 0 and not result.errors:
-            result.errors.append(self.process_failure(done, timeout))
+            result.add_error(self.process_failure(done, timeout))
         return result
 
     def open(self, loc: Location, key: str):

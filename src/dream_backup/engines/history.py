@@ -3,10 +3,10 @@ at a point in time, copies of exact versions, and the target bucket's retention 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from dream_backup import pointintime
 from dream_backup.engines.base import CopyResult, Location, Obj
 
 UNKNOWN = "unknown"
@@ -38,6 +38,19 @@ class Protection:
     why_unknown: str = ""
 
 
+class _Chosen:
+    """A few chosen versions in memory with the face of a restore plan's Listing (len, versions())."""
+
+    def __init__(self, chosen: dict[str, Version]):
+        self.chosen = chosen
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    def versions(self) -> Iterator[Version]:
+        return (self.chosen[key] for key in sorted(self.chosen))
+
+
 def newest_first(histories: dict[str, list[Version]]) -> dict[str, list[Version]]:
     """Each key's versions newest first; the engine's 'latest' flag breaks ties within a second."""
     def order(v: Version):
@@ -46,20 +59,33 @@ def newest_first(histories: dict[str, list[Version]]) -> dict[str, list[Version]
 
 
 class History:
-    """Mixed into an Engine. Subclasses implement list_versions, copy_versions, open_version and
-    protection; state_at has a default built on list_versions and the inclusive rule."""
+    """Mixed into an Engine. Subclasses implement list_versions, scan_state_at, copy_planned,
+    open_version and protection."""
 
     def list_versions(self, loc: Location) -> dict[str, list[Version]]:
         raise NotImplementedError
 
+    def scan_state_at(self, loc: Location, when: datetime) -> Iterator[Version]:
+        """Per key, the version current at ``when`` (inclusive rule; keys that did not exist then are
+        left out), streamed as the engine prints the listing."""
+        raise NotImplementedError
+
     def state_at(self, loc: Location, when: datetime) -> dict[str, Version]:
-        return pointintime.state_at(self.list_versions(loc), when)
+        return {version.key: version for version in self.scan_state_at(loc, when)}
+
+    def copy_planned(self, src: Location, dst: Location, absent, present, when: datetime | None,
+                     timeout: float) -> CopyResult:
+        """Copy exactly the keys of two restore plans (listing.Listing, keys relative to src and dst),
+        each as the version the plan names (``when`` None: the current object): ``absent`` lists keys
+        the destination lacks, ``present`` keys it holds in another form, to be replaced. The engine's
+        output is read as it is written; the result counts copies and keeps no key."""
+        raise NotImplementedError
 
     def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
                       when: datetime | None, timeout: float) -> CopyResult:
-        """Copy exactly these keys (relative to src and dst), each as the given version; with
-        ``when`` None the current object is copied."""
-        raise NotImplementedError
+        """Copy exactly these keys (relative to src and dst), each as the given version, replacing what
+        the destination holds; with ``when`` None the current object is copied."""
+        return self.copy_planned(src, dst, _Chosen({}), _Chosen(chosen), when, timeout)
 
     def open_version(self, loc: Location, version: Version, when: datetime | None):
         raise NotImplementedError

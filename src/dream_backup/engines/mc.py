@@ -103,12 +103,11 @@ class McEngine(McHistory, Engine):
     def _errors(self, stdout: str) -> list[str]:
         return [self.scrub(error_text(o)) for o in iter_json_objects(stdout) if o.get("status") == "error"]
 
-    def scan(self, loc: Location) -> Iterator[Obj]:
-        # Always with a trailing '/': `alias/bucket` without it makes mc stat the bucket first. mc prints
-        # one JSON object per line for each object; its error objects may span lines, so whatever does
-        # not parse as a line is kept (bounded) and searched for errors at the end.
-        listing = proc.Lines([self.binary(), "--no-color", "ls", "--recursive", "--json", self.target(loc) + "/"],
-                             self.env, self.config.timeout)
+    def scan_items(self, args: list[str], loc: Location, what: str) -> Iterator[dict]:
+        """The success objects of an `ls ... --json` run, one line at a time. mc prints one JSON object per
+        line for each object; its error objects may span lines, so whatever does not parse as a line is
+        kept (bounded) and searched for errors at the end."""
+        listing = proc.Lines([self.binary(), "--no-color", *args], self.env, self.config.timeout)
         rest: list[str] = []
         kept = 0
         for line in listing:
@@ -121,18 +120,24 @@ class McEngine(McHistory, Engine):
                     rest.append(line)
                     kept += len(line)
                 continue
-            if item.get("type") != "file":
-                continue
-            etag = (item.get("etag") or "").strip('"')
-            md5 = etag if len(etag) == 32 and "-" not in etag else None  # multipart ETags are not MD5s
-            yield Obj(item["key"], int(item.get("size", 0)), parse_time(item.get("lastModified")), md5)
+            yield item
         done = listing.finished
         done.stdout = "".join(rest)
         if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
             reason = self._reason(done)
             if not done.timed_out and ("does not exist" in reason.lower() or "NoSuchBucket" in reason):
                 raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
-            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {reason}")
+            raise EngineError(f"{what} failed: {reason}")
+
+    def scan(self, loc: Location) -> Iterator[Obj]:
+        # Always with a trailing '/': `alias/bucket` without it makes mc stat the bucket first.
+        for item in self.scan_items(["ls", "--recursive", "--json", self.target(loc) + "/"], loc,
+                                    f"listing {loc.side}/{loc.join()}"):
+            if item.get("type") != "file":
+                continue
+            etag = (item.get("etag") or "").strip('"')
+            md5 = etag if len(etag) == 32 and "-" not in etag else None  # multipart ETags are not MD5s
+            yield Obj(item["key"], int(item.get("size", 0)), parse_time(item.get("lastModified")), md5)
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         # --no-list: without it mc also asks the server's admin data-usage API about the bucket.
@@ -161,7 +166,7 @@ class McEngine(McHistory, Engine):
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
-             on_event=None) -> CopyResult:
+             on_event=None, keep_keys: bool = True) -> CopyResult:
         # --skip-errors: without it mc cancels the whole mirror at the first object that fails, so one bad
         # object would keep every later one from the backup. mc still reports each failure and exits 1.
         args = ["mirror", "--json", "--skip-errors"]
@@ -172,7 +177,7 @@ class McEngine(McHistory, Engine):
         # mc's JSON is read while mc writes it: a first backup of a million objects never holds it whole.
         output = proc.Lines([self.binary(), "--no-color", *args, *self.bandwidth_flags(), self.target(src),
                              self.target(dst)], self.env, timeout or self.config.timeout)
-        result = CopyResult()
+        result = CopyResult(keep_keys=keep_keys)
         deliver = on_event or result.events.append
         source_prefix = self.target(src) + "/"
         for obj in iter_json_lines(output):
@@ -181,10 +186,10 @@ class McEngine(McHistory, Engine):
                 text = error_text(obj)
                 if not overwrite and OVERWRITE_NOT_ALLOWED in text:
                     continue  # a restore without overwrite: present at the destination, left alone
-                result.errors.append(self.scrub(text)[:500])
+                result.add_error(self.scrub(text)[:500])
             elif status == "success" and obj.get("source"):
                 source = obj["source"]
-                result.keys.append(source[len(source_prefix):] if source.startswith(source_prefix) else source)
+                result.add_copied(source[len(source_prefix):] if source.startswith(source_prefix) else source)
                 deliver(obj)
             elif status == "success" and obj.get("target") and "total" not in obj:
                 result.deleted += 1

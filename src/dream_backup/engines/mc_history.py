@@ -6,9 +6,12 @@ object with `cp --version-id`, a few at a time."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime
+from itertools import chain
 
+from dream_backup import pointintime
 from dream_backup.engines import proc
 from dream_backup.engines.base import CopyResult, Location, iter_json_objects, last_line, parse_time
 from dream_backup.engines.history import History, Protection, Version, newest_first
@@ -26,6 +29,22 @@ def _error_text(obj: dict) -> str:
     cause = error.get("cause") or {}
     cause_message = cause.get("message", "") if isinstance(cause, dict) else ""
     return f"{message} ({cause_message})" if cause_message and cause_message != message else message
+
+
+def _version(item: dict, latest: bool) -> Version:
+    """A Version from one line of `mc ls --versions --json`."""
+    etag = (item.get("etag") or "").strip('"')
+    marker = bool(item.get("isDeleteMarker"))
+    return Version(key=item["key"], version_id=item.get("versionId") or "",
+                   mtime=parse_time(item.get("lastModified")), size=0 if marker else int(item.get("size") or 0),
+                   md5=etag if len(etag) == 32 and "-" not in etag else None, delete_marker=marker, latest=latest)
+
+
+def _current(history: list[Version], when: datetime) -> Iterator[Version]:
+    if history:
+        version = pointintime.pick(newest_first({history[0].key: history})[history[0].key], when)
+        if version is not None:
+            yield version
 
 
 class McHistory(History):
@@ -47,18 +66,24 @@ class McHistory(History):
             raise EngineError(f"listing versions of {loc.side}/{loc.join()} failed: {errors[0]}")
         histories: dict[str, list[Version]] = {}
         for item in iter_json_objects(done.stdout):
-            if item.get("status") != "success" or item.get("type") != "file":
-                continue
-            key = item["key"]
-            etag = (item.get("etag") or "").strip('"')
-            marker = bool(item.get("isDeleteMarker"))
-            first = key not in histories  # mc prints the latest version of a key first
-            histories.setdefault(key, []).append(Version(
-                key=key, version_id=item.get("versionId") or "", mtime=parse_time(item.get("lastModified")),
-                size=0 if marker else int(item.get("size") or 0),
-                md5=etag if len(etag) == 32 and "-" not in etag else None,
-                delete_marker=marker, latest=first))
+            if item.get("status") == "success" and item.get("type") == "file":
+                version = _version(item, latest=item["key"] not in histories)  # mc prints the latest first
+                histories.setdefault(version.key, []).append(version)
         return newest_first(histories)
+
+    def scan_state_at(self, loc: Location, when: datetime) -> Iterator[Version]:
+        """mc prints every version of a key together (latest first): one key's history at a time is held,
+        and the version current at ``when`` picked from it."""
+        history: list[Version] = []
+        args = ["ls", "--versions", "--recursive", "--json", self.target(loc) + "/"]
+        for item in self.scan_items(args, loc, f"listing versions of {loc.side}/{loc.join()}"):
+            if item.get("type") != "file":
+                continue
+            if history and item["key"] != history[0].key:
+                yield from _current(history, when)
+                history = []
+            history.append(_version(item, latest=not history))
+        yield from _current(history, when)
 
     def _copy_one(self, src: Location, dst: Location, version: Version, use_id: bool, timeout: float):
         args = ["cp", "--json", *self.bandwidth_flags()]
@@ -70,18 +95,42 @@ class McHistory(History):
         errors = self._errors_of(done)
         return version.key, (errors[0][:500] if errors else None)
 
-    def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
-                      when: datetime | None, timeout: float) -> CopyResult:
-        result = CopyResult()
-        with ThreadPoolExecutor(max_workers=PARALLEL_COPIES) as pool:
-            jobs = [pool.submit(self._copy_one, src, dst, chosen[key], when is not None, timeout)
-                    for key in sorted(chosen)]
-            for job in jobs:
+    def _copy_each(self, src: Location, dst: Location, versions, use_id: bool, timeout: float,
+                   result: CopyResult) -> None:
+        """One `mc cp` per version, PARALLEL_COPIES at a time; at most twice that many are queued, so a
+        plan of a million keys is read from its listing as the copies go."""
+        def collect(finished) -> None:
+            for job in finished:
                 key, error = job.result()
                 if error:
-                    result.errors.append(f"{key}: {error}")
+                    result.add_error(f"{key}: {error}")
                 else:
-                    result.keys.append(key)
+                    result.add_copied(key)
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_COPIES) as pool:
+            pending: set = set()
+            for version in versions:
+                pending.add(pool.submit(self._copy_one, src, dst, version, use_id, timeout))
+                if len(pending) >= 2 * PARALLEL_COPIES:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(finished)
+            collect(wait(pending).done)
+
+    def copy_planned(self, src: Location, dst: Location, absent, present, when: datetime | None,
+                     timeout: float) -> CopyResult:
+        """Latest versions: one `mc mirror` without --overwrite copies exactly the keys the destination
+        lacks (a present key is left alone), then each key to replace gets its own `mc cp` (mirror's
+        --overwrite would also re-copy every identical key whose backup copy is newer, and skip a
+        same-size damaged copy that is newer than the backup's). Versions of another time: `mc cp
+        --version-id` per key (mc's mirror has neither --rewind nor --version-id)."""
+        if when is None and len(absent):
+            result = self.copy(src, dst, remove=False, overwrite=False, timeout=timeout,
+                               on_event=lambda _obj: None, keep_keys=False)
+            versions = present.versions()
+        else:
+            result = CopyResult(keep_keys=False)
+            versions = chain(absent.versions(), present.versions())
+        self._copy_each(src, dst, versions, when is not None, timeout, result)
         return result
 
     def open_version(self, loc: Location, version: Version, when: datetime | None):

@@ -72,23 +72,11 @@ class RcloneEngine(RcloneHistory, Engine):
         return f"{loc.side}:{loc.join(key)}"
 
     def scan(self, loc: Location) -> Iterator[Obj]:
-        # --no-mimetype with --use-server-modtime keeps this at one request per 1,000 keys. lsjson prints
-        # a JSON array with one object per line, so it is parsed line by line, never whole.
-        listing = proc.Lines([self.binary(), "lsjson", "-R", "--files-only", "--no-mimetype",
-                              "--use-server-modtime", "--hash", "--hash-type", "MD5", *NETWORK_FLAGS,
-                              self.remote(loc), *self.common], self.env, self.config.timeout)
-        for printed in listing:
-            line = printed.strip().rstrip(",")
-            if not line.startswith("{"):
-                continue  # the array's brackets
-            item = json.loads(line)
+        # --no-mimetype with --use-server-modtime keeps this at one request per 1,000 keys.
+        for item in self.scan_json(self.remote(loc), self.env, [], f"listing {loc.side}/{loc.join()}",
+                                   missing=f"bucket {loc.bucket} does not exist on {loc.side}"):
             md5 = (item.get("Hashes") or {}).get("md5") or None
             yield Obj(item["Path"], int(item["Size"]), parse_time(item.get("ModTime")), md5)
-        done = listing.finished
-        if done.returncode == 3 and "directory not found" in done.stderr:
-            raise EngineError(f"bucket {loc.bucket} does not exist on {loc.side}")
-        if done.timed_out or done.returncode != 0:
-            raise EngineError(f"listing {loc.side}/{loc.join()} failed: {self._reason(done)}")
 
     def bucket_exists(self, side: str, bucket: str) -> bool:
         done = self._run(["lsf", "--max-depth", "1", "--dirs-only", *NETWORK_FLAGS, f"{side}:{bucket}"])
@@ -111,7 +99,7 @@ class RcloneEngine(RcloneHistory, Engine):
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
-             on_event=None) -> CopyResult:
+             on_event=None, keep_keys: bool = True) -> CopyResult:
         args = ["sync" if remove else "copy", self.remote(src), self.remote(dst),
                 "--metadata", "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
         # --checksum compares size + MD5 from the listings: a no-change run reads no object.
@@ -120,18 +108,13 @@ class RcloneEngine(RcloneHistory, Engine):
         # million objects never holds its log, or its events, whole.
         log = proc.Lines([self.binary(), *args, *self.bandwidth_flags(), *self.common], self.env,
                          timeout or self.config.timeout, merge_stderr=True)
-        result = self.parse_copy_log(log, on_event)
+        result = self.parse_copy_log(log, on_event, keep_keys)
         return self.settle(result, log.finished, timeout)
 
-    def read_copy_log(self, done: proc.Finished, timeout: float) -> CopyResult:
-        """What a finished rclone's JSON log (--use-json-log -v) says it copied, deleted and failed."""
-        result = self.parse_copy_log(done.stderr.splitlines())
-        return self.settle(result, done, timeout)
-
-    def parse_copy_log(self, lines, on_event=None) -> CopyResult:
+    def parse_copy_log(self, lines, on_event=None, keep_keys: bool = True) -> CopyResult:
         """A CopyResult from rclone's JSON log lines; each copy or deletion entry goes to ``on_event`` as
         it is read, or into the result's events without one."""
-        result = CopyResult()
+        result = CopyResult(keep_keys=keep_keys)
         deliver = on_event or result.events.append
         for line in lines:
             try:
@@ -143,9 +126,9 @@ class RcloneEngine(RcloneHistory, Engine):
             msg = entry.get("msg", "")
             if entry.get("level") == "error":
                 where = f"{entry['object']}: " if entry.get("object") else ""
-                result.errors.append(self.scrub(where + msg)[:500])
+                result.add_error(self.scrub(where + msg)[:500])
             elif msg.startswith("Copied") and entry.get("object"):
-                result.keys.append(entry["object"])
+                result.add_copied(entry["object"])
                 deliver(entry)
             elif msg.startswith("Deleted") and entry.get("object"):
                 result.deleted += 1

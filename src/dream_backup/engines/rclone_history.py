@@ -15,10 +15,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from dream_backup.engines import proc
-from dream_backup.engines.base import BACKUP, CopyResult, Location, last_line, parse_time
+from dream_backup.engines.base import BACKUP, CopyResult, Location, parse_time
 from dream_backup.engines.history import UNKNOWN, History, Protection, Version, newest_first
 from dream_backup.errors import EngineError
 
@@ -54,15 +55,29 @@ class RcloneHistory(History):
     def _run_env(self, args: list[str], env: dict, timeout: float | None = 600) -> proc.Finished:
         return proc.run([self.binary(), *args, *self.common], env, timeout)
 
-    def _lsjson(self, remote: str, env: dict, extra: list[str], what: str) -> list[dict]:
+    def scan_json(self, remote: str, env: dict, extra: list[str], what: str,
+                  missing: str | None = None) -> Iterator[dict]:
+        """The items of `lsjson -R` of ``remote``, parsed one line at a time (lsjson prints a JSON array
+        with one object per line), so a listing of a million objects is never held whole. A missing
+        directory lists nothing, or is the EngineError ``missing`` when given."""
         from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415 - no import cycle
 
-        done = self._run_env(["lsjson", "-R", *LIST_FLAGS, *extra, *NETWORK_FLAGS, remote], env)
-        if done.returncode == 3 and "directory not found" in done.stderr:
-            return []
-        if done.returncode != 0:
-            raise EngineError(f"{what} failed: {last_line(done.stderr, self.scrub)}")
-        return json.loads(done.stdout or "[]")
+        listing = proc.Lines([self.binary(), "lsjson", "-R", *LIST_FLAGS, *extra, *NETWORK_FLAGS, remote,
+                              *self.common], env, self.config.timeout)
+        for printed in listing:
+            line = printed.strip().rstrip(",")
+            if line.startswith("{"):  # not the array's brackets
+                yield json.loads(line)
+        done = listing.finished
+        if done.returncode == 3 and "directory not found" in done.stderr and not done.timed_out:
+            if missing:
+                raise EngineError(missing)
+            return
+        if done.timed_out or done.returncode != 0:
+            raise EngineError(f"{what} failed: {self._reason(done)}")
+
+    def _lsjson(self, remote: str, env: dict, extra: list[str], what: str) -> list[dict]:
+        return list(self.scan_json(remote, env, extra, what))
 
     def list_versions(self, loc: Location) -> dict[str, list[Version]]:
         if loc.side == BACKUP and not self.bucket_exists(loc.side, loc.bucket):
@@ -90,34 +105,37 @@ class RcloneHistory(History):
                 history.append(Version(key, "", None, 0, delete_marker=True, latest=True))
         return newest_first(histories)
 
-    def state_at(self, loc: Location, when: datetime) -> dict[str, Version]:
-        items = self._lsjson(f"{AT_REMOTE}:{loc.join()}", self._at_env(when), [],
-                             f"listing {loc.side}/{loc.join()} as of {rfc3339(when)}")
-        chosen = {}
-        for item in items:
+    def scan_state_at(self, loc: Location, when: datetime) -> Iterator[Version]:
+        for item in self.scan_json(f"{AT_REMOTE}:{loc.join()}", self._at_env(when), [],
+                                   f"listing {loc.side}/{loc.join()} as of {rfc3339(when)}"):
             mtime = parse_time(item.get("ModTime"))
-            chosen[item["Path"]] = Version(item["Path"], version_tag(mtime), mtime, int(item["Size"]),
-                                           (item.get("Hashes") or {}).get("md5") or None)
-        return chosen
+            yield Version(item["Path"], version_tag(mtime), mtime, int(item["Size"]),
+                          (item.get("Hashes") or {}).get("md5") or None)
 
     def _keys_file(self, keys) -> str:
         handle, path = tempfile.mkstemp(prefix="keys-", dir=self.workdir)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write("".join(k + "\n" for k in keys))
+            for key in keys:
+                out.write(key + "\n")
         return path
 
-    def copy_versions(self, src: Location, dst: Location, chosen: dict[str, Version],
-                      when: datetime | None, timeout: float) -> CopyResult:
+    def copy_planned(self, src: Location, dst: Location, absent, present, when: datetime | None,
+                     timeout: float) -> CopyResult:
         from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415
 
         source = f"{AT_REMOTE}:{src.join()}" if when is not None else self.remote(src)
-        keys = self._keys_file(sorted(chosen))
-        # --ignore-times: copy every listed key, also over a same-size damaged object.
+        keys = self._keys_file(v.key for plan in (absent, present) for v in plan.versions())
+        # --ignore-times: copy every listed key, also over a same-size damaged object. The JSON log is
+        # read as rclone writes it; the copied keys are counted, not kept (verification re-lists).
         args = ["copy", source, self.remote(dst), "--files-from-raw", keys, "--ignore-times", "--metadata",
                 "--use-json-log", "-v", "--stats", "0", *NETWORK_FLAGS]
-        done = self._run_env([*args, *self.bandwidth_flags()], self._at_env(when), timeout)
-        os.unlink(keys)
-        return self.read_copy_log(done, timeout)
+        try:
+            log = proc.Lines([self.binary(), *args, *self.bandwidth_flags(), *self.common], self._at_env(when),
+                             timeout, merge_stderr=True)
+            result = self.parse_copy_log(log, on_event=lambda _entry: None, keep_keys=False)
+            return self.settle(result, log.finished, timeout)
+        finally:
+            os.unlink(keys)
 
     def open_version(self, loc: Location, version: Version, when: datetime | None):
         from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415

@@ -9,15 +9,17 @@ import pytest
 
 from dream_backup import verify
 from dream_backup.engines.base import Obj
-from dream_backup.listing import Listing, micros, only_in, pairs
+from dream_backup.listing import Listing, ListingWriter, micros, only_in, pairs
 
 T0 = datetime(2026, 11, 29, 1, 0, 0, 123456, tzinfo=UTC)
 
 
 def spooled(tmp_path, name: str, objects: dict[str, Obj]) -> Listing:
-    listing = Listing(str(tmp_path / f"{name}.sqlite"))
-    listing._fill(objects.values())
-    return listing
+    writer = ListingWriter(str(tmp_path / f"{name}.sqlite"), name)
+    for obj in objects.values():
+        writer.add(obj)
+    writer.close()
+    return writer.listing
 
 
 def random_sides(seed: int):
@@ -49,7 +51,7 @@ def test_spooled_comparison_equals_the_in_memory_rules(tmp_path, seed):
         assert verify.mismatch_pairs(pairs(s, t, skip_identical=skip)) == verify.mismatches(source, target)
     assert list(only_in(t, s)) == sorted(set(target) - set(source))
     key = sorted(source)[3]
-    assert s.get(key) == (source[key].size, micros(source[key].mtime), source[key].md5)
+    assert s.get(key) == (source[key].size, micros(source[key].mtime), source[key].md5, None)
     assert s.get("absent") is None
     assert s.sizes([key, "absent"]) == source[key].size
 

@@ -9,7 +9,9 @@ import pytest
 
 from dream_backup.commands import restore
 from dream_backup.engines.base import BACKUP, SOURCE, Location, Obj
+from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_REFUSED, ConfigError
+from dream_backup.listing import Listing
 
 T = datetime(2026, 11, 28, 1, 0, 0, tzinfo=UTC)
 
@@ -28,27 +30,56 @@ BACKUP_LISTING = {"absent": obj(), "same": obj(), "damaged": obj(size=9), "rehas
 PRODUCTION = {"same": obj(), "damaged": obj(size=3), "rehashed": obj(md5="b" * 32), "only-in-production": obj()}
 
 
-def test_plan_without_overwrite_copies_only_what_production_lacks():
-    copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite=False)
-    assert copy == ["absent"]
-    assert same == ["same"]
+def keyed(objects: dict[str, Obj]) -> list[Obj]:
+    return [Obj(key, o.size, o.mtime, o.md5) for key, o in objects.items()]
+
+
+def plan(tmp_path, backup: dict[str, Obj], production: dict[str, Obj], overwrite: bool):
+    """The plan of restore.make_plan over two listings spooled like a restore's; as (absent, replace,
+    same count, different keys)."""
+    engine = Namespace(workdir=str(tmp_path))
+    made = restore.make_plan(engine, Listing.build(engine, "b", keyed(backup), "backup"),
+                             Listing.build(engine, "p", keyed(production), "production"), overwrite)
+    assert made.different == len(backup) - made.same - made.count  # every backup key counted once
+    return made.absent.keys(100), made.replace.keys(100), made.same, made.different_keys
+
+
+def test_plan_without_overwrite_copies_only_what_production_lacks(tmp_path):
+    absent, replace, same, different = plan(tmp_path, BACKUP_LISTING, PRODUCTION, overwrite=False)
+    assert (absent, replace, same) == (["absent"], [], 1)
     assert different == ["damaged", "rehashed"]  # present but different: left alone, and reported
 
 
-def test_plan_with_overwrite_also_replaces_what_differs():
-    copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite=True)
-    assert copy == ["absent", "damaged", "rehashed"]
-    assert same == ["same"] and different == []
+def test_plan_with_overwrite_also_replaces_what_differs(tmp_path):
+    absent, replace, same, different = plan(tmp_path, BACKUP_LISTING, PRODUCTION, overwrite=True)
+    assert (absent, replace, same, different) == (["absent"], ["damaged", "rehashed"], 1, [])
 
 
-def test_plan_never_names_a_key_only_production_has():
+def test_plan_never_names_a_key_only_production_has(tmp_path):
     for overwrite in (False, True):
-        copy, same, different = restore.plan(BACKUP_LISTING, PRODUCTION, overwrite)
-        assert "only-in-production" not in copy + same + different
+        absent, replace, _, different = plan(tmp_path, BACKUP_LISTING, PRODUCTION, overwrite)
+        assert "only-in-production" not in absent + replace + different
 
 
-def test_plan_into_an_empty_destination_copies_everything_sorted():
-    assert restore.plan({"b": obj(), "a": obj()}, {}, overwrite=False) == (["a", "b"], [], [])
+def test_plan_into_an_empty_destination_copies_everything_sorted(tmp_path):
+    assert plan(tmp_path, {"b": obj(), "a": obj()}, {}, overwrite=False) == (["a", "b"], [], 0, [])
+
+
+def test_plan_keeps_the_version_each_key_is_restored_from(tmp_path):
+    engine = Namespace(workdir=str(tmp_path))
+    chosen = [Version("k", "v-old", T, 10, None), Version("n", "", T, 5, "c" * 32)]
+    made = restore.make_plan(engine, Listing.build(engine, "b", chosen, "backup"),
+                             Listing.build(engine, "p", [], "production"), overwrite=False)
+    assert list(made.absent.versions()) == [Version("k", "v-old", T, 10, None), Version("n", "", T, 5, "c" * 32)]
+    assert made.total_size() == 15 and made.count == 2
+
+
+def test_plan_names_only_the_first_keys_left_alone_and_counts_all(tmp_path):
+    many = {f"k{i:04d}": obj(size=2) for i in range(restore.FIRST_KEYS + 7)}
+    absent, replace, same, different = plan(tmp_path, many, {k: obj(size=1) for k in many}, overwrite=False)
+    # plan() checked that all 57 were counted as different
+    assert (absent, replace, same) == ([], [], 0)
+    assert different == sorted(many)[:restore.FIRST_KEYS]
 
 
 @pytest.mark.parametrize(("given", "source", "destination"), [
