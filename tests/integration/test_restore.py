@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 
@@ -124,6 +125,46 @@ def test_target_down_mid_restore_then_second_run_completes(fault_deploy, fault_w
     assert run.code == 0 and doc["failed"] == 0
     for i in big:
         assert sha256(d.read(fresh, f"big-{i}.bin")) == sha256(d.read(books, f"big-{i}.bin"))
+
+
+def lose_before_the_copy(d, engine: str, key: str) -> None:
+    """The engine is wrapped so that, the first time it is started to copy (rclone's copy of a key list,
+    mc's mirror), one object vanishes from the backup just before it runs: the restore planned it, the
+    copy cannot deliver it."""
+    script = d.root / "lose.py"
+    offsite = d.offsite
+    script.write_text(
+        "from minio import Minio\n"
+        f"Minio({offsite.endpoint.split('://')[1]!r}, access_key={offsite.access_key!r}, "
+        f"secret_key={offsite.secret_key!r}, secure=False).remove_object({d.target_bucket!r}, "
+        f"{d.backup_key(d.buckets[0], key)!r})\n")
+    script.chmod(0o600)
+    real = d.rclone if engine == "rclone" else d.mc
+    trigger = "--files-from-raw" if engine == "rclone" else "mirror"
+    wrapper = d.bin / f"{engine}-losing"
+    wrapper.write_text(f"#!/bin/sh\ncase \" $* \" in *\" {trigger} \"*)\n"
+                       f"  [ -e {d.root}/lost ] || {{ {sys.executable} {script} && touch {d.root}/lost; }} ;;\nesac\n"
+                       f"exec {real} \"$@\"\n")
+    wrapper.chmod(0o755)
+    d.write_env(**{"RCLONE_PATH" if engine == "rclone" else "MC_PATH": str(wrapper)})
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_objects_that_fail_are_counted_and_named_the_others_stay_restored(deploy, engine):
+    d = deploy(engine)
+    originals = library(d)
+    lost = "book-1/images/cover.png"
+    lose_before_the_copy(d, engine, lost)
+    fresh = f"restored-{d.token}"
+    run, doc = restore(d, "--bucket", d.buckets[0], "--to-bucket", fresh)
+    assert (d.root / "lost").exists()  # the hook ran: the object vanished after the plan was made
+    assert run.code == 1
+    assert doc["restored"] == len(originals) - 1 and doc["failed"] == 1
+    assert doc["failures"] == [f"{lost}: missing"]
+    assert doc["reason"].startswith("1 of 6 objects were not restored (first: book-1/images/cover.png: missing)")
+    restored(d, fresh, {k: v for k, v in originals.items() if k != lost})
+    failed = run.last("Restore failed")
+    assert failed["results"]["restored"] == 5 and failed["results"]["failures"] == doc["failures"]
 
 
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
