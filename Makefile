@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
 .PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet \
-        bench-scale collection sanity
+        bench-scale bench-restore collection sanity
 
 # Each target's line in `make help` is its `## ` comment (tests/unit/test_makefile.py checks that
 # every .PHONY target has one).
@@ -83,6 +83,13 @@ bench-fleet: venv image ## re-converging a 4-host fleet against a baseline play
 SIZES ?= 50000,100000,200000
 bench-scale: venv system-deps ## one bucket at 50k-200k objects: program memory per object and time vs raw rclone
 	python -m benchmarks.bench_scale --sizes $(SIZES)
+
+# A whole-bucket restore at 20k and 100k objects: program memory per object and time vs raw rclone copy
+# (RESTORE_SIZES=2000,8000 for a quick look; ENGINE=mc for the mc engine's restore).
+RESTORE_SIZES ?= 20000,100000
+ENGINE ?= rclone
+bench-restore: venv system-deps ## a whole-bucket restore at 20k-100k objects: program memory per object and time vs raw rclone
+	python -m benchmarks.bench_restore --sizes $(RESTORE_SIZES) --engine $(ENGINE)
 
 demo: venv image ## start local S3 servers + fleet, provision it, back up, drill
 	@tests/support/demo.sh up

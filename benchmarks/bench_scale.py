@@ -38,10 +38,10 @@ SEED_FLAGS = ["--transfers", "64", "--checkers", "16", "--no-check-dest", "--no-
 SEED_BATCH = 50_000  # objects written locally per upload round (bounds the temporary tree)
 
 
-def add_objects(env: dict[str, str], bucket: str, backup_path: str, start: int, stop: int, work: Path) -> None:
+def add_objects(env: dict[str, str], bucket: str | None, backup_path: str, start: int, stop: int, work: Path) -> None:
     """Objects start..stop-1, written locally and uploaded by rclone to production and to the backup at
     once (identical bytes, so the program's next backup has nothing to copy: seeding the backup through
-    the program would double the slowest part of the benchmark)."""
+    the program would double the slowest part of the benchmark); ``bucket`` None: to the backup alone."""
     local = work / "seed"
     for first in range(start, stop, SEED_BATCH):
         for i in range(first, min(first + SEED_BATCH, stop)):
@@ -49,7 +49,7 @@ def add_objects(env: dict[str, str], bucket: str, backup_path: str, start: int, 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(os.urandom(200 + i % 400))
         uploads = [subprocess.Popen([RCLONE, "copy", str(local), remote, *SEED_FLAGS], env=env)
-                   for remote in (f"SRC:{bucket}", f"DST:{backup_path}")]
+                   for remote in ([f"SRC:{bucket}"] if bucket else []) + [f"DST:{backup_path}"]]
         assert all(upload.wait() == 0 for upload in uploads)
         shutil.rmtree(local)
 

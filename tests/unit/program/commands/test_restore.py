@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from argparse import Namespace
 from datetime import UTC, datetime
 
 import pytest
 
+from dream_backup import listing
 from dream_backup.commands import restore
 from dream_backup.engines.base import BACKUP, SOURCE, Location, Obj
 from dream_backup.engines.history import Version
@@ -143,3 +145,33 @@ def test_describe():
     assert restore.describe(None, args()) == ""
     assert restore.describe(T, args()) == " as of 2026-11-28T01:00:00Z"
     assert restore.describe(T, args(version_id="v1")) == " (version v1)"
+
+
+def plan_peak(tmp_path, count: int) -> int:
+    """Peak Python memory of spooling a backup listing of ``count`` versions and half of them in
+    production, planning with overwrite and reading the plan back."""
+    engine = Namespace(workdir=str(tmp_path))
+
+    def versions(size: int):
+        return (Version(f"book-{i:06d}/page-{i}.png", f"v{i}", T, size, None) for i in range(count))
+
+    tracemalloc.start()
+    try:
+        odd = (v for v in versions(9) if int(v.version_id[1:]) % 2)
+        made = restore.make_plan(engine, Listing.build(engine, f"b{count}", versions(10), "backup"),
+                                 Listing.build(engine, f"p{count}", odd, "production"), overwrite=True)
+        walked = sum(1 for listing in made.listings() for _ in listing.versions())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (len(made.absent), len(made.replace), walked) == (count // 2, count // 2, count)
+    return peak
+
+
+def test_a_plan_of_many_objects_holds_none_of_them_in_memory(tmp_path, monkeypatch):
+    """Backup and destination listings, the plan and its reading stay on disk: three times the objects
+    cost no more memory than the spools' batches (the program's goal is <= 200 bytes per object). Small
+    batches fill up at small sizes, so the test measures the slope, not the batch."""
+    monkeypatch.setattr(listing, "BATCH", 500)
+    small, large = plan_peak(tmp_path, 4_000), plan_peak(tmp_path, 12_000)
+    assert (large - small) / 8_000 < 20, f"{(large - small) / 8_000:.0f} bytes per further object"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 
-from dream_backup.engines.base import iter_json_lines
+from dream_backup.engines.base import ERRORS_KEPT, iter_json_lines
 from dream_backup.engines.rclone import RcloneEngine
 from dream_backup.log import Scrubber
 
@@ -81,3 +81,25 @@ def test_json_lines_of_a_long_stream_hold_one_object():
         tracemalloc.stop()
     assert count == OBJECTS
     assert peak < 64 * 1024, peak
+
+
+def test_a_restore_counts_its_copies_and_keeps_no_key_and_only_the_first_errors(make_config):
+    engine = RcloneEngine(make_config(), Scrubber())
+
+    def log_with_failures(count: int):
+        yield from rclone_copy_log(count)
+        for i in range(ERRORS_KEPT + 30):
+            yield json.dumps({"level": "error", "msg": "Failed to copy: gone", "object": f"lost-{i}"}) + "\n"
+
+    try:
+        tracemalloc.start()
+        result = engine.parse_copy_log(log_with_failures(OBJECTS), lambda _entry: None, keep_keys=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        engine.close()
+    assert result.copied == OBJECTS and result.keys == []
+    assert result.error_count == ERRORS_KEPT + 31 and len(result.errors) == ERRORS_KEPT
+    assert result.errors[0] == "bad.bin: Failed to copy: boom"
+    assert result.summary() == f"bad.bin: Failed to copy: boom (and {ERRORS_KEPT + 30} more errors)"
+    assert peak < 20 * OBJECTS, f"{peak / OBJECTS:.0f} bytes per object"  # nothing kept per object
