@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
 
-from tests.integration.conftest import sha256
+from tests.integration.conftest import books_backed_up, sha256
 
 
 def library(d) -> dict[str, bytes]:
@@ -39,8 +40,8 @@ def restored(d, bucket: str, originals: dict[str, bytes], prefix: str = "") -> N
             assert sha256(d.read(bucket, key)) == sha256(body), key
 
 
-def restore(d, *args):
-    run = d.run("restore", "--json", *args)
+def restore(d, *args, env: dict | None = None):
+    run = d.run("restore", "--json", *args, env=env)
     return run, (json.loads(run.stdout) if run.stdout.strip().startswith("{") else {})
 
 
@@ -178,3 +179,50 @@ def test_no_secret_in_restore_logs_output_or_argv(deploy, engine):
         assert secret not in d.recorded_argv()
         assert secret not in d.log_path.read_text()
         assert all(secret not in r.stdout + r.stderr for r in runs)
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_a_bucket_without_a_backup_is_a_clear_failure(deploy, engine):
+    d = deploy(engine)
+    run, doc = restore(d, "--bucket", d.buckets[1], "--to-bucket", f"copy-{d.token}")
+    assert run.code == 1
+    assert doc["restored"] == 0 and doc["reason"].startswith(f"nothing to restore: backup/{d.target_bucket}/")
+    assert run.last("Restore failed")["reason"] == doc["reason"]
+
+
+@pytest.fixture
+def small_tmpdir(tmp_path):
+    """A TMPDIR that fills up: a 192 KiB tmpfs (the spool of a few hundred long keys does not fit)."""
+    where = tmp_path / "small-tmp"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k,mode=0700", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_full_tmpdir_during_the_spool_fails_clearly_and_touches_nothing(deploy, small_tmpdir):
+    d = deploy("rclone")
+    books = d.buckets[0]
+    keys = [f"book-{i:03d}/" + "chapter-" * 30 + f"{i}.txt" for i in range(600)]  # ~150 KiB of keys
+    for key in keys:
+        d.put(books, key, b"x")
+    assert d.run().code == 0
+    d.put(books, keys[0], b"changed in production since the backup")
+    run, doc = restore(d, "--bucket", books, "--overwrite", env={"TMPDIR": str(small_tmpdir)})
+    assert run.code == 1
+    assert "could not be spooled" in doc["reason"] and "TMPDIR" in doc["reason"], doc["reason"]
+    assert doc["restored"] == 0
+    assert d.read(books, keys[0]) == b"changed in production since the backup"  # nothing replaced
+    assert sum(1 for _ in d.src.list_objects(books, recursive=True)) == len(keys)
+
+
+def test_an_unreachable_production_server_fails_clearly(deploy):
+    d = deploy("rclone")
+    books, _ = books_backed_up(d)
+    d.write_env(MINIO_SOURCE_ENDPOINT="http://127.0.0.1:9")  # discard port: nothing listens
+    run, doc = restore(d, "--bucket", books, "--to-bucket", f"copy-{d.token}")
+    assert run.code == 1
+    assert "127.0.0.1:9" in doc["reason"] or "connection refused" in doc["reason"].lower(), doc["reason"]
+    assert all(secret not in run.stdout + run.stderr for secret in d.secrets)
