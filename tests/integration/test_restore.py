@@ -128,6 +128,19 @@ def test_target_down_mid_restore_then_second_run_completes(fault_deploy, fault_w
         assert sha256(d.read(fresh, f"big-{i}.bin")) == sha256(d.read(books, f"big-{i}.bin"))
 
 
+def test_mc_restores_a_whole_bucket_with_one_process_not_one_per_object(deploy):
+    d = deploy("mc")
+    originals = library(d)
+    d.argv_log.write_text("")
+    run, doc = restore(d, "--bucket", d.buckets[0], "--to-bucket", f"copy-{d.token}")
+    assert run.code == 0 and doc["restored"] == len(originals)
+    # The double records each argv as a JSON list; the command is its first word that is not a flag.
+    commands = [next((a for a in json.loads(line)[1:] if not a.startswith("-")), "")
+                for line in d.recorded_argv().splitlines()]
+    assert [c for c in commands if c in ("mirror", "cp")] == ["mirror"], commands
+    restored(d, f"copy-{d.token}", originals)
+
+
 def lose_before_the_copy(d, engine: str, key: str) -> None:
     """The engine is wrapped so that, the first time it is started to copy (rclone's copy of a key list,
     mc's mirror), one object vanishes from the backup just before it runs: the restore planned it, the
