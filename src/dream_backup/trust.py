@@ -58,14 +58,34 @@ def check_opened(fd: int, path: str, what: str) -> None:
         raise ConfigError(f"{what} {path} refused: {problem}")
 
 
-def check_binary(path: str, what: str) -> None:
-    """ConfigError unless the binary ``path`` resolves to a root-only file in root-only directories.
-    A missing binary is left to the caller (it reports 'missing or not executable')."""
+MAX_LINKS = 40  # symbolic links followed in one path, as the kernel's limit
+
+
+def link_chain(path: str) -> list[str]:
+    """``path`` and every symbolic link it leads through, in order, each as an absolute path (the last
+    one is not a link, or the chain is longer than MAX_LINKS)."""
+    chain = [os.path.abspath(path)]
+    while os.path.islink(chain[-1]) and len(chain) <= MAX_LINKS:
+        target = os.readlink(chain[-1])
+        chain.append(os.path.normpath(os.path.join(os.path.dirname(chain[-1]), target)))
+    return chain
+
+
+def check_binary(path: str, what: str) -> str:
+    """The resolved path of the binary ``path``, to be run instead of ``path``: ConfigError unless it is a
+    root-only file in root-only directories, and every link on the way to it lies in a root-only
+    directory too. Running the resolved file means that a link swapped after this check changes
+    nothing. A missing binary is returned as given (the caller reports 'missing or not executable')."""
+    for hop in link_chain(path)[:-1]:
+        problem = directory_problem(os.path.realpath(os.path.dirname(hop)))  # and every directory above
+        if problem:
+            raise ConfigError(f"{what} binary {path} refused: the link {hop} is in a directory others control "
+                              f"({problem})")
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
     except OSError:
-        return
+        return path
     problem = file_problem(st)
     if problem:
         shown = path if real == path else f"{path} (resolved to {real})"
@@ -74,3 +94,4 @@ def check_binary(path: str, what: str) -> None:
     problem = directory_problem(os.path.dirname(real))
     if problem:
         raise ConfigError(f"{what} binary {path} refused: {problem}")
+    return real

@@ -220,6 +220,37 @@ def test_engine_binary_others_could_write_is_refused(deploy, engine):
     assert d.run().code == 0
 
 
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_engine_link_in_a_directory_others_control_is_refused(deploy, shared_dir, engine):
+    """The attack: a link the neighbour owns in its own directory points at the real engine while the
+    job checks it, and at the neighbour's program when the job runs it. Any link on the way to the
+    engine must lie in root's directories."""
+    d = deploy(engine)
+    binary = d.rclone if engine == "rclone" else d.mc
+    theirs = shared_dir / "theirs"
+    theirs.mkdir()
+    link = theirs / engine
+    link.symlink_to(binary)
+    os.chown(theirs, NOBODY, NOBODY)
+    os.lchown(link, NOBODY, NOBODY)
+    d.write_env(**{"RCLONE_PATH" if engine == "rclone" else "MC_PATH": str(link)})
+    assert_refused(d.run(), f"{engine} binary {link} refused", f"the link {link}", "others could replace")
+    assert nothing_backed_up(d)
+
+
+def test_the_engine_run_is_the_file_that_was_checked(deploy):
+    """A link in root's directories is fine, and the job runs the file it resolved and checked, never
+    the link again (the mc double names itself by argv[0], as mc does)."""
+    d = deploy("mc")
+    link = d.root / "mc-link"
+    link.symlink_to(d.mc)
+    d.write_env(MC_PATH=str(link))
+    run = d.run("check", "--json")
+    assert run.code == 0, run.stdout
+    detail = next(c["detail"] for c in json.loads(run.stdout)["checks"] if c["check"] == "engine binary")
+    assert detail.startswith("mc version RELEASE."), detail
+
+
 @pytest.mark.parametrize("what", ["log", "drill logbook", "metrics", "html"])
 def test_no_write_through_a_symlink(deploy, tmp_path, what):
     victim = tmp_path / "victim"

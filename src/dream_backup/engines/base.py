@@ -144,11 +144,19 @@ class Engine:
     def close(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def binary(self) -> str:
+    # The file require_binary() checked, resolved: every later run executes exactly it, so a link swapped
+    # after the check cannot make root run another file.
+    checked_binary: str | None = None
+
+    def configured_binary(self) -> str:
         raise NotImplementedError
 
+    def binary(self) -> str:
+        return self.checked_binary or self.configured_binary()
+
     def require_binary(self) -> str:
-        """The binary's version line; ConfigError when it is missing or not what it claims."""
+        """The binary's version line; ConfigError when it is missing, not root's alone or not what it
+        claims (sets checked_binary)."""
         raise NotImplementedError
 
     def scan(self, loc: Location) -> Iterator[Obj]:

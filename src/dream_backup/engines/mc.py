@@ -67,7 +67,7 @@ class McEngine(McHistory, Engine):
             "MC_HOST_" + BACKUP: mc_host(config.target.url, config.target.access_key, config.target.secret_key),
         })
 
-    def binary(self) -> str:
+    def configured_binary(self) -> str:
         return self.config.mc_path
 
     def bandwidth_flags(self) -> list[str]:
@@ -85,15 +85,15 @@ class McEngine(McHistory, Engine):
         return errors[0] if errors else self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
-        trust.check_binary(self.binary(), "mc")
+        self.checked_binary = trust.check_binary(self.configured_binary(), "mc")
         try:
             done = proc.run([self.binary(), "--version"], self.env, 30)
         except OSError:
-            raise ConfigError(f"mc binary {self.binary()} is missing or not executable") from None
+            raise ConfigError(f"mc binary {self.configured_binary()} is missing or not executable") from None
         first = done.stdout.splitlines()[0] if done.stdout else ""
         if done.returncode != 0 or not VERSION_LINE.match(first):
-            raise ConfigError(f"{self.binary()} is not the MinIO client ('--version' printed {first[:80]!r}; "
-                              "Debian's 'mc' package is Midnight Commander)")
+            raise ConfigError(f"{self.configured_binary()} is not the MinIO client ('--version' printed "
+                              f"{first[:80]!r}; Debian's 'mc' package is Midnight Commander)")
         return first
 
     @staticmethod

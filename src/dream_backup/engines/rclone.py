@@ -41,7 +41,7 @@ class RcloneEngine(RcloneHistory, Engine):
         self.env = proc.child_env(self.workdir, extra)
         self.common = ["--ca-cert", config.ca_file] if config.ca_file else []
 
-    def binary(self) -> str:
+    def configured_binary(self) -> str:
         return self.config.rclone_path
 
     def bandwidth_flags(self) -> list[str]:
@@ -57,14 +57,14 @@ class RcloneEngine(RcloneHistory, Engine):
         return last_line(done.stderr, self.scrub) or self.process_failure(done, self.config.timeout)
 
     def require_binary(self) -> str:
-        trust.check_binary(self.binary(), "rclone")
+        self.checked_binary = trust.check_binary(self.configured_binary(), "rclone")
         try:
             done = proc.run([self.binary(), "version"], self.env, 30)
         except OSError:
-            raise ConfigError(f"rclone binary {self.binary()} is missing or not executable") from None
+            raise ConfigError(f"rclone binary {self.configured_binary()} is missing or not executable") from None
         first = done.stdout.splitlines()[0] if done.stdout else ""
         if done.returncode != 0 or not first.startswith("rclone v"):
-            raise ConfigError(f"{self.binary()} is not rclone ('version' printed {first[:80]!r})")
+            raise ConfigError(f"{self.configured_binary()} is not rclone ('version' printed {first[:80]!r})")
         return first
 
     @staticmethod
