@@ -1,7 +1,9 @@
-"""Readable output for operators: aligned tables and sizes."""
+"""Readable output for operators: aligned tables, sizes, and lines and JSON that are safe to print on a
+terminal whatever an object key or a book's config.json holds."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
@@ -16,6 +18,21 @@ def one_line(text: str) -> str:
 
 def _escaped(char: str) -> str:
     return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def say(text: str) -> None:
+    """Print one line for a human, escaped like the tables' cells (every line printed for an operator
+    goes through here or through table())."""
+    print(one_line(text))
+
+
+def json_text(document, indent: int | None = 2) -> str:
+    """JSON for a terminal or a pipe: readable non-ASCII text, but every control, format and separator
+    character (C0, C1 such as U+009B, bidi overrides, U+2028) as a JSON \\u escape, so the document
+    means the same and sends nothing to the terminal. A raw newline can only be the indent's own."""
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    return "".join(f"\\u{ord(c):04x}" if c != "\n" and unicodedata.category(c) in _UNPRINTABLE else c
+                   for c in text)
 
 
 def human_bytes(count: int) -> str:

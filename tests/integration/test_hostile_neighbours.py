@@ -492,3 +492,40 @@ def test_a_key_in_a_failure_reason_forges_no_log_line(deploy):
     records = [json.loads(line) for line in text.splitlines()]
     assert key in [r for r in records if r["message"] == "Mirror failed"][-1]["reason"]
     d.mc_switches({})
+
+
+TERMINAL_CONTROL = "\x1b\x07\x9b\u202e\u2028"  # ESC, BEL, 8-bit CSI, a bidi override, a line separator
+
+
+def reaches_the_terminal(text: str) -> set[str]:
+    return {hex(ord(c)) for c in text if c in TERMINAL_CONTROL}
+
+
+def test_lines_for_the_operator_escape_what_keys_and_config_values_hold(deploy):
+    """restore --dry-run (the operator's review step), versions --prefix, inspect-book and the JSON that
+    commands print: no key or config.json value sends a control sequence to the terminal, and every
+    text line stays one line."""
+    d = deploy("mc")
+    books = d.buckets[0]
+    keys = ["esc\x1b[2Jclear.txt", "bell\x07.txt", "csi\x9b31m.txt", "bidi\u202etxt.exe", "line\nbreak.txt"]
+    for key in keys:
+        d.put(books, key, b"x")
+    assert d.run().code == 0
+    for key in keys:
+        d.src.remove_object(books, key)
+    review = d.run("restore", "--bucket", books, "--dry-run")
+    assert review.code == 0, review.stderr
+    assert reaches_the_terminal(review.stdout) == set(), review.stdout
+    assert len(review.stdout.splitlines()) == 2, review.stdout  # "Restoring … in place", "Dry run: …"
+    assert "esc\\x1b[2Jclear.txt" in review.stdout and "csi\\x9b31m.txt" in review.stdout
+    versions = d.run("versions", "--bucket", books, "--prefix", "bell\x07.txt")
+    assert versions.code == 0 and reaches_the_terminal(versions.stdout) == set(), versions.stdout
+
+    book = f"book-{d.token}"
+    seed_book(d, book, config='{"title": "T\u009b2J\u202e", "author": "A\\u001b[31m"}'.encode())
+    for args in ((), ("--json",)):
+        inspected = d.run("inspect-book", book, *args)
+        assert inspected.code == 0, inspected.stdout + inspected.stderr
+        assert reaches_the_terminal(inspected.stdout) == set(), inspected.stdout
+    document = json.loads(inspected.stdout)  # the escapes are JSON's own: the values read back whole
+    assert document["config"]["title"] == "T\u009b2J\u202e" and document["config"]["author"] == "A\x1b[31m"

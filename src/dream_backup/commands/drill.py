@@ -20,7 +20,7 @@ from dream_backup import metrics, pointintime, safe_open
 from dream_backup.commands.backup import list_both, mirror_locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import json_line, utc_now
-from dream_backup.report import human_bytes, one_line, table
+from dream_backup.report import human_bytes, json_text, one_line, table
 
 
 def check_logbook(path: str) -> None:
@@ -159,7 +159,7 @@ def run(ctx, args) -> int:
                         for b in buckets if b["verdict"] == "pass"})
         metrics.update(config.metrics_file, samples)
     if args.json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(json_text(document))
     else:
         print_report(document)
     return EXIT_OK if verdict == "pass" else EXIT_FAILURE

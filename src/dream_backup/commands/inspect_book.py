@@ -19,7 +19,7 @@ import re
 from dream_backup import safe_open
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
-from dream_backup.report import human_bytes, one_line, table
+from dream_backup.report import human_bytes, json_text, say, table
 
 BOOKS = "books"
 KINDS = {".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
@@ -114,7 +114,7 @@ def run(ctx, args) -> int:
         with os.fdopen(safe_open.open_replace(args.html, "HTML output"), "w", encoding="utf-8") as handle:
             handle.write(render_html(document, config_text, previews))
     if args.json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(json_text(document))
     else:
         print_report(document)
     if problems:
@@ -123,18 +123,18 @@ def run(ctx, args) -> int:
 
 
 def print_report(document: dict) -> None:
-    print(f"books/{document['book']}/ — {document['objects']} objects, {human_bytes(document['bytes'])}")
+    say(f"books/{document['book']}/ — {document['objects']} objects, {human_bytes(document['bytes'])}")
     print(table(["key", "size", "kind"], [[t["key"], human_bytes(t["size"]), t["kind"]] for t in document["tree"]]))
     if document["config"] is not None:
-        print("config.json: " + json.dumps(document["config"], ensure_ascii=False))
+        print("config.json: " + json_text(document["config"], indent=None))
     for kind, keys in document["media"].items():
         if keys:
-            print(one_line(f"{kind}: {', '.join(keys)}"))
+            say(f"{kind}: {', '.join(keys)}")
     if "backup" in document:
         print(f"backup: {document['backup']['checked']} objects checked, "
               f"{len(document['backup']['differences'])} differences")
     for problem in document["problems"]:
-        print(one_line(f"PROBLEM: {problem}"))
+        say(f"PROBLEM: {problem}")
     print("OK" if not document["problems"] else f"{len(document['problems'])} problem(s) found")
 
 

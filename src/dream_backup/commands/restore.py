@@ -31,7 +31,7 @@ from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.listing import Entry, Listing, ListingWriter, moment, pairs
-from dream_backup.report import human_bytes, one_line, table
+from dream_backup.report import human_bytes, say, table
 
 STARTING_RESTORE = "Starting restore"
 COMPLETED_RESTORE = "Completed restore"
@@ -157,8 +157,8 @@ def run(ctx, args) -> int:
     where = f"backup/{src.join()}{describe(when, args)} -> " \
         f"{'production' if not args.to_bucket else 'new'} bucket {dst.join()}"
     if not args.to_bucket and not args.json:
-        print(f"Restoring {where} in place: objects present in production are "
-              f"{'replaced when they differ' if args.overwrite else 'left alone'}; nothing is deleted.")
+        say(f"Restoring {where} in place: objects present in production are "
+            f"{'replaced when they differ' if args.overwrite else 'left alone'}; nothing is deleted.")
     if args.dry_run:
         return dry_run(ctx, engine, src, dst, args, where, when)
     with lock.hold(config.lock_file):
@@ -222,9 +222,9 @@ def dry_run(ctx, engine, src, dst, args, where, when) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
         return EXIT_OK
-    print(f"Dry run: would restore {plan.count} objects ({human_bytes(document['bytes'])}), "
-          f"{document['present']} present at the destination are left alone. First keys: "
-          + (", ".join(document["keys"][:10]) or "-"))
+    say(f"Dry run: would restore {plan.count} objects ({human_bytes(document['bytes'])}), "
+        f"{document['present']} present at the destination are left alone. First keys: "
+        + (", ".join(document["keys"][:10]) or "-"))
     if historic:
         print(table(["key", "version id", "last modified (UTC)", "size"],
                     [[r["key"], r["version_id"] or "-", r["last_modified"], human_bytes(r["size"])]
@@ -299,5 +299,5 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
         print(table(["restore", "restored", "bytes", "skipped (present)", "failed"],
                     [[where, str(result["restored"]), human_bytes(result["bytes"]),
                       str(result["skipped_present"]), str(result["failed"])]]))
-        print(one_line(f"{RESTORE_FAILED}: {result['reason']}") if "reason" in result else COMPLETED_RESTORE)
+        say(f"{RESTORE_FAILED}: {result['reason']}" if "reason" in result else COMPLETED_RESTORE)
     return EXIT_FAILURE if "reason" in result else EXIT_OK

@@ -19,7 +19,6 @@ rotation that stopped or a last slice that failed."""
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +27,7 @@ from dream_backup.commands.backup import mirror_locations, spool_both
 from dream_backup.commands.drill import read_pair, settle
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.listing import Listing, only_in, pairs
-from dream_backup.report import table
+from dream_backup.report import json_text, say, table
 
 STARTING = "Starting content verification"
 COMPLETED = "Completed content verification"
@@ -143,7 +142,7 @@ def run(ctx, args) -> int:
         failing += [f"{r['bucket']}: {r['note']}" for r in results if r.get("note")]
         log.error(FAILED, slice=f"{number}/{slices}", reason="; ".join(failing), results=counts)
     if args.json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(json_text(document))
     else:
         print_report(document)
     return EXIT_OK if verdict == "pass" else EXIT_FAILURE
@@ -172,7 +171,7 @@ def print_report(document: dict) -> None:
                       o["verdict"]] for o in document["objects"]]))
     for r in document["buckets"]:
         if "note" in r:
-            print(f"{r['bucket']}: fail — {r['note']}")
+            say(f"{r['bucket']}: fail — {r['note']}")
             continue
         print(f"{r['bucket']}: {r['verdict']}, {r['verified']} compared ({r['match']} match, {r['stale']} stale, "
               f"{r['corrupt']} corrupt, {r['missing']} missing), {r['only_in_source']} only in source, "

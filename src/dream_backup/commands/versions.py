@@ -11,7 +11,7 @@ import json
 from dream_backup import pointintime
 from dream_backup.engines.base import BACKUP, Location
 from dream_backup.errors import EXIT_OK
-from dream_backup.report import human_bytes, table
+from dream_backup.report import human_bytes, say, table
 
 RCLONE_NOTE = ("rclone lists no delete markers and no S3 version ids: ids are rclone's version tags "
                "(usable with restore --version-id), a deletion shows as a current delete marker of unknown time")
@@ -61,7 +61,7 @@ def run(ctx, args) -> int:
     print(table(["key", "last modified (UTC)", "size", "version id", "kind", "state"], rows))
     if args.prefix:
         for k in keys:
-            print(summary(full(k), found[k]))
+            say(summary(full(k), found[k]))
     total = sum(len(h) for h in found.values())
     print(f"{len(keys)} keys, {total} versions")
     if ctx.config.engine == "rclone":
