@@ -101,21 +101,27 @@ class Config:
         return "/".join(parts)
 
 
-def read_env_file(path: str) -> dict[str, str]:
+def read_trusted_text(path: str) -> str:
+    """The env file's text, read only when it is root's alone: it names the binaries, paths and URLs this
+    root job uses. ConfigError (exit 2) otherwise."""
     if not os.path.lexists(path):
         raise ConfigError(f"env file {path} does not exist")
-    # The env file names the binaries this root job runs: root's alone, never through a link.
+    # Never through a link, never a FIFO or device (open_regular), never a file another account controls.
     fd = safe_open.open_regular(path, os.O_RDONLY, "env file")
     try:
         trust.check_opened(fd, path, "env file")
         with os.fdopen(fd, encoding="utf-8", closefd=False) as handle:
-            text = handle.read()
+            return handle.read()
     except OSError as exc:
         raise ConfigError(f"env file {path} is not readable: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"env file {path} is not UTF-8 text") from None
     finally:
         os.close(fd)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    text = read_trusted_text(path)
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -193,14 +199,14 @@ def best_effort(env_file: str | None, environ: dict[str, str] | None = None,
     """What can still be known after load() refused, so that the refusal reaches the log, the metrics
     and the healthcheck: each variable from the highest layer (flags > environment > env file >
     defaults) whose value is valid on its own; malformed lines and unknown names of the env file are
-    skipped. Also every secret any layer holds, for the scrubber. Never raises."""
+    skipped. An env file that is not root's alone (or not a regular file) counts for nothing: its paths
+    and URLs are never acted on. Also every secret any layer holds, for the scrubber. Never raises."""
     environ = os.environ if environ is None else environ
     file_values: dict[str, str] = {}
     if env_file:
         try:
-            with open(env_file, encoding="utf-8") as handle:
-                file_values = envspec.parse(handle.read())
-        except (OSError, UnicodeDecodeError):
+            file_values = envspec.parse(read_trusted_text(env_file))
+        except ConfigError:
             pass
     layers = [{k: v for k, v in (overrides or {}).items() if v is not None}, environ, file_values, DEFAULTS]
     values: dict[str, str] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from minio.error import S3Error
 
+from tests.support.http_files import FileServer
 from tests.support.program import PROGRAM
 from tests.support.seed import book_objects
 
@@ -191,6 +192,24 @@ def test_env_file_others_could_write_is_refused(deploy):
     d.env_file.unlink()
     real.rename(d.env_file)
     assert d.run("check").code == 0
+
+
+def test_a_refused_env_file_is_never_acted_on(deploy, shared_dir):
+    """The neighbour's env file (named by --env-file) is refused, and nothing it names is touched by the
+    refusal itself: no log or metrics file at its paths, no ping to its healthcheck URL. The refusal goes
+    to the log the flags and defaults name."""
+    d = deploy()
+    with FileServer({"/ping/x/fail": b"OK", "/ping/x": b"OK"}) as pings:
+        theirs = shared_dir / "theirs.env"
+        planted_log, planted_metrics = shared_dir / "planted.log", shared_dir / "planted.prom"
+        theirs.write_text(d.env_file.read_text() + f'MINIO_BACKUP_LOG="{planted_log}"\n'
+                          f'BACKUP_METRICS_FILE="{planted_metrics}"\nBACKUP_HEALTHCHECK_URL="{pings.base}/ping/x"\n')
+        os.chown(theirs, NOBODY, NOBODY)
+        run = d.run("--env-file", str(theirs), "--log-path", str(d.log_path))
+        assert_refused(run, "env file", "not owned by root")
+        assert not planted_log.exists() and not planted_metrics.exists()
+        assert pings.requests == []
+    assert run.log and run.log[-1]["message"] == "Backup failed" and "not owned by root" in run.log[-1]["reason"]
 
 
 @pytest.mark.parametrize("engine", ["rclone", "mc"])
