@@ -6,6 +6,7 @@ The env file is parsed here, never by a shell. Every value is validated by the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -204,10 +205,8 @@ def best_effort(env_file: str | None, environ: dict[str, str] | None = None,
     environ = os.environ if environ is None else environ
     file_values: dict[str, str] = {}
     if env_file:
-        try:
+        with contextlib.suppress(ConfigError):
             file_values = envspec.parse(read_trusted_text(env_file))
-        except ConfigError:
-            pass
     layers = [{k: v for k, v in (overrides or {}).items() if v is not None}, environ, file_values, DEFAULTS]
     values: dict[str, str] = {}
     for name in envspec.KINDS:

@@ -270,6 +270,25 @@ def test_the_engine_run_is_the_file_that_was_checked(deploy):
     assert detail.startswith("mc version RELEASE."), detail
 
 
+@pytest.mark.parametrize("theirs", ["world-writable", "owned by another account"])
+def test_a_metrics_directory_others_can_write_is_refused(deploy, shared_dir, theirs):
+    """There another account could swap the names under the file root writes (a root 0600 file became
+    0644 through a link swapped between the write and a chmod by name)."""
+    directory = shared_dir / "textfile"
+    directory.mkdir()
+    if theirs == "world-writable":
+        directory.chmod(0o1777)
+    else:
+        os.chown(directory, NOBODY, NOBODY)
+    d = deploy(BACKUP_METRICS_FILE=str(directory / "dream.prom"))
+    assert_refused(d.run(), f"metrics directory {directory}", "refused", "another account")
+    assert not (directory / "dream.prom").exists() and nothing_backed_up(d)
+    os.chown(directory, 0, 0)
+    directory.chmod(0o755)
+    assert d.run().code == 0
+    assert (directory / "dream.prom").stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize("what", ["log", "drill logbook", "metrics", "html"])
 def test_no_write_through_a_symlink(deploy, tmp_path, what):
     victim = tmp_path / "victim"
