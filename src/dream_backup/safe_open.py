@@ -80,6 +80,10 @@ def open_regular(path: str, flags: int, what: str, mode: int = 0o640, dir_fd: in
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ConfigError(f"{what} {path} is {describe(st)}, not a regular file; refused")
+        if verb == "writable" and st.st_uid not in (0, os.geteuid()):
+            # In a shared directory (/tmp) another account could pre-create the file, then read or forge
+            # what root writes into it.
+            raise ConfigError(f"{what} {path} is {describe(st)}; refused: root writes only into its own files")
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return fd
 

@@ -270,6 +270,32 @@ def test_the_engine_run_is_the_file_that_was_checked(deploy):
     assert detail.startswith("mc version RELEASE."), detail
 
 
+@pytest.mark.parametrize("what", ["log", "html"])
+def test_root_never_writes_into_a_file_another_account_planted(deploy, shared_dir, what):
+    """/tmp-like directory: the neighbour pre-creates the file an operator names (the log of a manual
+    run, the HTML page), to read what root writes or to forge a `Completed mirror` line in it."""
+    shared_dir.chmod(0o1777)
+    planted = shared_dir / f"planted.{what}"
+    planted.write_text("the neighbour's\n")
+    os.chown(planted, NOBODY, NOBODY)
+    planted.chmod(0o666)
+    d = deploy()
+    book = f"book-{d.token}"
+    if what == "log":
+        run = d.run("--log-path", str(planted))
+        assert_refused(run, "log file", str(planted), f"uid {NOBODY}", "root writes only into its own files")
+        assert nothing_backed_up(d)
+    else:
+        seed_book(d, book)
+        run = d.run("inspect-book", book, "--html", str(planted))
+        assert run.code == 2 and "root writes only into its own files" in run.log[-1]["reason"]
+    assert planted.read_text() == "the neighbour's\n"
+    page = shared_dir / "new.html"
+    if what == "html":
+        assert d.run("inspect-book", book, "--html", str(page)).code == 0
+        assert page.stat().st_mode & 0o777 == 0o600 and page.stat().st_uid == 0
+
+
 @pytest.mark.parametrize("theirs", ["world-writable", "owned by another account"])
 def test_a_metrics_directory_others_can_write_is_refused(deploy, shared_dir, theirs):
     """There another account could swap the names under the file root writes (a root 0600 file became

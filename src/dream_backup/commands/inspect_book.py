@@ -111,7 +111,8 @@ def run(ctx, args) -> int:
                     for t in tree if t["kind"] == "image" and t["size"] <= PREVIEW_LIMIT}
         previews.update({t["key"]: read_small(engine, source_loc, t["key"], MEDIA_PREVIEW_LIMIT)
                          for t in tree if t["kind"] in ("audio", "video") and t["size"] <= MEDIA_PREVIEW_LIMIT})
-        with os.fdopen(safe_open.open_replace(args.html, "HTML output"), "w", encoding="utf-8") as handle:
+        # 0600: the page shows production content to whoever may read it; the operator widens it on purpose.
+        with os.fdopen(safe_open.open_replace(args.html, "HTML output", 0o600), "w", encoding="utf-8") as handle:
             handle.write(render_html(document, config_text, previews))
     if args.json:
         print(json_text(document))
