@@ -56,7 +56,8 @@ S3_PROVIDERS = (
     "HuaweiOBS", "IBMCOS", "IDrive", "IONOS", "LyveCloud", "Minio", "Netease", "RackCorp", "Scaleway",
     "SeaweedFS", "StackPath", "Storj", "TencentCOS", "Wasabi", "Qiniu", "Other",
 )
-SECRET_VARIABLES = frozenset(name for name, kind in KINDS.items() if kind == "secret")
+# The healthcheck URL carries its check's token (hc-ping.com/<uuid>): whoever has it can ping success.
+SECRET_VARIABLES = frozenset([*(name for name, kind in KINDS.items() if kind == "secret"), "BACKUP_HEALTHCHECK_URL"])
 MASK = "********"
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

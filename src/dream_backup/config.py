@@ -94,7 +94,7 @@ class Config:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.source.secret_key, self.target.secret_key) if s)
+        return tuple(s for s in (self.source.secret_key, self.target.secret_key, self.healthcheck_url) if s)
 
     def backup_path(self, bucket: str, key_prefix: str = "") -> str:
         """Path inside the target bucket where ``bucket`` is mirrored: [<prefix>/]<bucket>[/<key_prefix>]."""

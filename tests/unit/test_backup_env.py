@@ -245,6 +245,20 @@ def test_diff_masks_secrets_and_shows_that_one_changed(run_module, env_path):
         assert secret not in result["_raw"]
 
 
+def test_the_healthcheck_url_is_a_secret_in_diff_result_and_invocation(run_module, env_path):
+    """Its token lets anyone ping success for the host: like the keys, never shown, only 'changed'."""
+    old, new = "https://hc-ping.com/0b5e-old-token", "https://hc-ping.com/7f3a-new-token"
+    run_module("backup_env", {"path": str(env_path), "variables": good_variables(BACKUP_HEALTHCHECK_URL=old)})
+    result = run_module("backup_env", {"path": str(env_path),
+                                       "variables": good_variables(BACKUP_HEALTHCHECK_URL=new)}, diff=True)
+    assert result["changed"]
+    assert 'BACKUP_HEALTHCHECK_URL="******** (changed)"' in result["diff"]["after"]
+    assert result["variables"]["BACKUP_HEALTHCHECK_URL"] == "********"
+    for token in ("0b5e-old-token", "7f3a-new-token"):
+        assert token not in result["_raw"]
+    assert f'BACKUP_HEALTHCHECK_URL="{new}"' in env_path.read_text()
+
+
 def test_failure_mid_write_leaves_previous_file(run_module, env_path, monkeypatch):
     run_module("backup_env", {"path": str(env_path), "variables": good_variables()})
     previous = env_path.read_bytes()

@@ -71,3 +71,20 @@ def test_preflight_passes_hosts_with_their_own_prefix(tmp_path):
         "vps2": {"minio_backup_source_endpoint": "http://minio-b:9000", "minio_backup_target_prefix": "vps2"}})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no two hosts write one target path" in proc.stdout
+
+
+@pytest.mark.parametrize("log", ["/var/log/a.log /etc/shadow", "/var/log/a.log\n/etc/shadow {\n postrotate",
+                                 "relative.log", "/var/log/{a,b}.log", "/var/log/../../etc/shadow", "/var/log/*.log"])
+def test_preflight_refuses_a_log_path_logrotate_would_read_as_more_than_one_path(tmp_path, log):
+    proc = run_preflight(tmp_path, {"vps1": {"minio_backup_source_endpoint": "http://minio-a:9000",
+                                             "minio_backup_log": log}})
+    assert proc.returncode != 0
+    assert "must be one absolute path of printable" in proc.stdout, proc.stdout
+    assert not any(line.lstrip().startswith("postrotate") for line in proc.stdout.splitlines())  # shown escaped
+
+
+def test_preflight_accepts_ordinary_log_paths(tmp_path):
+    proc = run_preflight(tmp_path, {"vps1": {"minio_backup_source_endpoint": "http://minio-a:9000",
+                                             "minio_backup_log": "/var/log/dream/minio-backup_1.log"}})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "every log path is one absolute path" in proc.stdout
