@@ -1,7 +1,7 @@
 """verify-content: sha256 of both copies of every object in one slice, against the real S3 test world.
 
-Which objects a run read is taken from the engines' recorded argv (every `cat` names its object), so
-"not read" is proven, not assumed."""
+Which objects a run read is taken from the engines' recorded argv (every mc `cat` names its object; an
+rclone `cat` reads its name from a list the wrapper records), so "not read" is proven, not assumed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from tests.integration.conftest import books_backed_up
-from tests.support.program import REPO
+from tests.support.program import FILE_LIST, REPO
 
 sys.path.insert(0, str(REPO / "src"))
 from dream_backup.commands.verify_content import slice_of
@@ -23,15 +23,23 @@ OBJECTS = 12  # several in each slice
 
 
 def reads(d, since: int) -> Counter:
-    """(side, key) of every object an engine streamed (`cat`) after byte ``since`` of the argv log."""
+    """(side, key) of every object an engine streamed (`cat`) after byte ``since`` of the argv log: mc
+    names it on its argv; rclone reads it from a list, which the wrapper records as FILE_LIST lines
+    that name the listed folder and the name."""
     found: Counter = Counter()
     for line in d.recorded_argv()[since:].splitlines():
-        argv = json.loads(line) if line.startswith("[") else line.split()
-        if "cat" not in argv:
-            continue
-        target = argv[-1]
-        side, _, path = target.partition(":" if argv[0] == "rclone" else "/")
-        found[(side, path.split("/", 3 if side == "backup" else 1)[-1])] += 1
+        if line.startswith(FILE_LIST + " "):
+            _, folder, name = line.split(" ", 2)
+            side, _, path = folder.partition(":")
+        else:
+            argv = json.loads(line) if line.startswith("[") else line.split()
+            if argv[0] != "mc" or "cat" not in argv:
+                continue
+            side, _, path = argv[-1].partition("/")
+            name = ""
+        key = "/".join(p for p in (path.split("/", 3 if side == "backup" else 1)[-1] if "/" in path else "", name)
+                       if p)
+        found[(side, key)] += 1
     return found
 
 
@@ -112,3 +120,19 @@ def test_bad_slice_is_refused(deploy, value):
     run = d.run("verify-content", "--slice", value)
     assert run.code == 2
     assert "--slice" in run.last("Content verification failed")["reason"]
+
+
+def test_rclone_reads_objects_without_their_keys_on_its_argv(deploy):
+    """Any account can read /proc/*/cmdline: with rclone, object keys (production data) stay off argv in
+    content verification, drills and restores; they reach rclone in a root-only list file."""
+    d = deploy("rclone")
+    books, bodies = books_backed_up(d, 4)
+    since = len(d.recorded_argv())
+    assert d.run("verify-content", "--bucket", books, "--slice", "1/1").code == 0
+    assert d.run("drill", "--bucket", books, "--samples", "4").code == 0
+    assert d.run("restore", "--bucket", books, "--to-bucket", f"copy-{d.token}").code == 0
+    argv_lines = [line for line in d.recorded_argv()[since:].splitlines() if not line.startswith(FILE_LIST)]
+    assert any(" cat " in f" {line} " for line in argv_lines)
+    for key in bodies:
+        assert not any(key in line for line in argv_lines), key
+    assert sum(1 for (_, key) in reads(d, since) if key in bodies) >= 2 * len(bodies)

@@ -26,6 +26,7 @@ from tests.support.s3world import S3Server, read_object
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
 RCLONE = "/usr/bin/rclone"
+FILE_LIST = "rclone-file-list"  # marks the lines of the argv log that name what a --files-from-raw list held
 # Bounds a wait for an event that a working run always produces: only a broken run reaches it.
 EVENT_TIMEOUT = 600.0
 
@@ -81,7 +82,14 @@ class Deployment:
         self.bin = self.root / "bin"
         self.mc = mc_double.install(self.bin, REPO)
         self.rclone = self.bin / "rclone"
-        self.rclone.write_text(f"#!/bin/sh\nprintf '%s\\n' \"rclone $*\" >> {self.argv_log}\nexec {RCLONE} \"$@\"\n")
+        # The argv, then each name of a --files-from-raw list as a line of its own, `rclone-file-list
+        # <last argument> <name>` (what rclone reads without it being on its argv). One printf per line:
+        # the lines of engines running at once never mix.
+        self.rclone.write_text(
+            f"#!/bin/sh\nprintf '%s\\n' \"rclone $*\" >> {self.argv_log}\nfor last in \"$@\"; do :; done\nprev=\n"
+            f"for a in \"$@\"; do\n  if [ \"$prev\" = --files-from-raw ]; then\n"
+            f"    while IFS= read -r n; do printf '%s %s %s\\n' {FILE_LIST} \"$last\" \"$n\" >> {self.argv_log}; "
+            f"done < \"$a\"\n  fi\n  prev=$a\ndone\nexec {RCLONE} \"$@\"\n")
         self.rclone.chmod(0o755)
         self.mc_switches({})
         self.buckets = [f"books-{self.token}", f"apps-{self.token}", f"trash-{self.token}"]

@@ -136,5 +136,4 @@ class RcloneEngine(RcloneHistory, Engine):
         return result
 
     def open(self, loc: Location, key: str):
-        return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, self.remote(loc, key)],
-                           self.env)
+        return self.cat_one(loc.side, loc.join(key), self.env)

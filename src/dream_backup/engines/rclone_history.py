@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -137,14 +138,24 @@ class RcloneHistory(History):
         finally:
             os.unlink(keys)
 
-    def open_version(self, loc: Location, version: Version, when: datetime | None):
+    @contextlib.contextmanager
+    def cat_one(self, remote: str, path: str, env: dict):
+        """`rclone cat` of the one object ``path`` below ``remote:`` with its name read from a key file,
+        never from argv (any account can read /proc/*/cmdline; object keys are production data)."""
         from dream_backup.engines.rclone import NETWORK_FLAGS  # noqa: PLC0415
 
-        folder, _, name = loc.join(version.key).rpartition("/")
+        folder, _, name = path.rpartition("/")
         keys = self._keys_file([name])
+        try:
+            with proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, "--files-from-raw", keys,
+                              f"{remote}:{folder}"], env) as running:
+                yield running
+        finally:
+            os.unlink(keys)
+
+    def open_version(self, loc: Location, version: Version, when: datetime | None):
         remote = AT_REMOTE if when is not None else loc.side
-        return proc.stream([self.binary(), "cat", *self.common, *NETWORK_FLAGS, "--files-from-raw", keys,
-                            f"{remote}:{folder}"], self._at_env(when))
+        return self.cat_one(remote, loc.join(version.key), self._at_env(when))
 
     def protection(self, bucket: str) -> Protection:
         why = "engine rclone cannot read it (rclone 1.60 has no lifecycle or object lock command)"
