@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from dream_backup import lock, pointintime, verify
+from dream_backup import bounded, lock, pointintime, verify
 from dream_backup.commands.trash_report import TRASH_BUCKET
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
@@ -232,25 +232,51 @@ def dry_run(ctx, engine, src, dst, args, where, when) -> int:
     return EXIT_OK
 
 
+CONTENT_READERS = 4  # objects whose two copies are hashed at once by --verify-content
+
+
 def check_restored(engine, src, dst, plan: Plan, at, content: bool):
     """(failed count, the first FIRST_KEYS failures as 'key: reason'): every planned key is compared with
-    a fresh listing of the destination (and with ``content``, by sha256 of both copies)."""
+    a fresh listing of the destination, and with ``content`` by sha256 of both copies, CONTENT_READERS
+    objects at a time."""
     after = Listing.spool(engine, dst, "restore.after")
     failed, first = 0, []
-    try:
+
+    def fail(key: str, reason: str) -> None:
+        nonlocal failed
+        failed += 1
+        if len(first) < FIRST_KEYS:
+            first.append(f"{full_key(dst, key)}: {reason}")
+
+    def listed_alike():
+        """The planned keys the listing shows restored; the others fail here."""
         for listing in plan.listings():
             for key, obj, have in pairs(listing, after):
                 reason = verify.differs(obj, have)
-                if not reason and content and \
-                        engine.sha256_version(src, planned(key, obj), at) != engine.sha256(dst, key):
-                    reason = "sha256 differs"
                 if reason:
-                    failed += 1
-                    if len(first) < FIRST_KEYS:
-                        first.append(f"{full_key(dst, key)}: {reason}")
+                    fail(key, reason)
+                else:
+                    yield key, obj
+
+    def content_of(item) -> tuple[str, str | None]:
+        key, obj = item
+        try:
+            same = engine.sha256_version(src, planned(key, obj), at) == engine.sha256(dst, key)
+        except EngineError as exc:
+            return key, str(exc)
+        return key, None if same else "sha256 differs"
+
+    try:
+        if content:
+            for key, reason in bounded.unordered(content_of, listed_alike(), CONTENT_READERS):
+                if reason:
+                    fail(key, reason)
+        else:
+            for _ in listed_alike():
+                pass
     finally:
         after.remove()
-    return failed, first
+    return failed, sorted(first)
 
 
 def restore(ctx, engine, src, dst, args, where, when) -> int:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime
 from itertools import chain
 
-from dream_backup import pointintime
+from dream_backup import bounded, pointintime
 from dream_backup.engines import proc
 from dream_backup.engines.base import CopyResult, Location, iter_json_objects, last_line, parse_time
 from dream_backup.engines.history import History, Protection, Version, newest_first
@@ -97,24 +96,13 @@ class McHistory(History):
 
     def _copy_each(self, src: Location, dst: Location, versions, use_id: bool, timeout: float,
                    result: CopyResult) -> None:
-        """One `mc cp` per version, PARALLEL_COPIES at a time; at most twice that many are queued, so a
-        plan of a million keys is read from its listing as the copies go."""
-        def collect(finished) -> None:
-            for job in finished:
-                key, error = job.result()
-                if error:
-                    result.add_error(f"{key}: {error}")
-                else:
-                    result.add_copied(key)
-
-        with ThreadPoolExecutor(max_workers=PARALLEL_COPIES) as pool:
-            pending: set = set()
-            for version in versions:
-                pending.add(pool.submit(self._copy_one, src, dst, version, use_id, timeout))
-                if len(pending) >= 2 * PARALLEL_COPIES:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    collect(finished)
-            collect(wait(pending).done)
+        """One `mc cp` per version, PARALLEL_COPIES at a time (bounded.py: the plan is read as they go)."""
+        for key, error in bounded.unordered(lambda v: self._copy_one(src, dst, v, use_id, timeout), versions,
+                                            PARALLEL_COPIES):
+            if error:
+                result.add_error(f"{key}: {error}")
+            else:
+                result.add_copied(key)
 
     def copy_planned(self, src: Location, dst: Location, absent, present, when: datetime | None,
                      timeout: float) -> CopyResult:
