@@ -34,11 +34,11 @@ def lose_production(d: Deployment) -> None:
         d.src.remove_bucket(bucket)
 
 
-def recover(d: Deployment, tmp_path, buckets: list[str] | None = None, **extra):
+def recover(d: Deployment, tmp_path, *args: str, buckets: list[str] | None = None, **extra):
     host = local_host(minio_backup_buckets=d.buckets, minio_dr_command=installed(d), **extra)
     if buckets is not None:
         host["all"]["hosts"]["vps1"]["minio_dr_buckets"] = buckets
-    return run_play(tmp_path, host, {"gather_facts": False, "roles": ["minio_dr"]})
+    return run_play(tmp_path, host, {"gather_facts": False, "roles": ["minio_dr"]}, *args)
 
 
 def backed_up(d: Deployment) -> dict[str, dict[str, bytes]]:
@@ -53,6 +53,9 @@ def test_without_confirmation_the_plan_is_shown_and_nothing_written(deploy, tmp_
     d = deploy()
     backed_up(d)
     lose_production(d)
+    check = recover(d, tmp_path, "--check", minio_dr_confirm=True)
+    assert check.returncode == 0 and f"{d.buckets[0]}: would restore 3 objects" in check.stdout
+    assert "Total recovery time" not in check.stdout
     play = recover(d, tmp_path)
     assert play.returncode != 0
     for bucket in d.buckets:
