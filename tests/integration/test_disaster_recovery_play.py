@@ -6,8 +6,11 @@ that goes on past a bad bucket and names each bucket that did not come back whol
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from datetime import UTC, datetime
+
+import pytest
 
 from tests.integration.conftest import sha256
 from tests.support.program import PROGRAM, Deployment
@@ -64,8 +67,9 @@ def test_without_confirmation_the_plan_is_shown_and_nothing_written(deploy, tmp_
     assert not any(d.src.bucket_exists(b) for b in d.buckets)
 
 
-def test_recovery_brings_every_bucket_back_and_prints_the_time(deploy, tmp_path):
-    d = deploy()
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_recovery_brings_every_bucket_back_and_prints_the_time(deploy, tmp_path, engine):
+    d = deploy(engine)
     before = backed_up(d)
     lose_production(d)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -97,3 +101,16 @@ def test_each_bucket_that_did_not_come_back_whole_is_named(deploy, tmp_path):
     assert apps not in failure
     assert len(list(d.src.list_objects(apps, recursive=True))) == 3  # the others went on
     assert d.read(books, "item-0/data.bin") == b"changed in production since"
+
+
+def test_an_unreachable_production_stops_the_play_before_anything_is_written(deploy, tmp_path):
+    d = deploy()
+    backed_up(d)
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        d.write_env(MINIO_SOURCE_ENDPOINT=f"http://127.0.0.1:{closed.getsockname()[1]}")
+        play = recover(d, tmp_path, minio_dr_confirm=True)
+    assert play.returncode != 0
+    failure = re.search(r"Disaster recovery on vps1 cannot start, nothing was written: (.*)", play.stdout).group(1)
+    assert all(bucket in failure for bucket in d.buckets)
+    assert "Total recovery time" not in play.stdout
