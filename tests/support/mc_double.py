@@ -1,16 +1,17 @@
 """TEST DOUBLE of the MinIO client `mc` — not the MinIO client.
 
 The real mc (archived upstream) cannot be downloaded here, so tests drive the mc engine with this
-double. It follows docs/mc.md: `--version` names the basename of its own argv[0], global flags
-anywhere, credentials from MC_HOST_<alias> parsed by mc's two regular expressions (session-token form
-first; raw, no percent-decoding, the last '@' ends the credentials), config.json written into
-MC_CONFIG_DIR / --config-dir / ~/.mc (fatal when not writable) and every certificate in its certs/CAs/
-trusted for https, JSON lines per object printed before the upload, multi-line error objects on
-stdout, the final summary line always printed, a mirror that stops at its first copy error unless
---skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a bucket
-without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double has no
-admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the success
-line is printed, nothing is uploaded, exit 0).
+double. It follows docs/mc.md: `--version` names the basename of its own argv[0], global flags anywhere,
+credentials from MC_HOST_<alias> parsed by mc's two regular expressions (session-token form first; raw,
+no percent-decoding, the last '@' ends the credentials), config.json written into MC_CONFIG_DIR /
+--config-dir / ~/.mc (fatal when not writable) and every certificate in its certs/CAs/ trusted for
+https, JSON lines per object printed before the upload, multi-line error objects on stdout, the final
+summary line always printed, copies that carry what mc's stream copy carries (carried_metadata: types,
+Cache-Control, user metadata and lock fields, no tags), a mirror that stops at its first copy error
+unless --skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a
+bucket without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double
+has no admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the
+success line is printed, nothing is uploaded, exit 0).
 
 Switches for tests live in `mc-double.json` beside the executable that runs this module:
   {"silent_skip": ["glob", ...], "fail_copy": ["glob", ...], "hang": true, "hang_in": ["ls", ...],
