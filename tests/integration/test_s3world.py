@@ -93,6 +93,36 @@ def test_command_line_start_env_stop(tmp_path) -> None:
     assert weed_pids_under(state) == []
 
 
+
+def test_command_line_wipe_is_a_total_loss_with_the_same_keys_and_ports(tmp_path) -> None:
+    """A wiped server holds nothing (buckets, objects, data directory) and answers again with its keys on
+    its ports; the other server is untouched."""
+    state = tmp_path / "state"
+    run = [sys.executable, "-m", "tests.support.s3world"]
+    subprocess.run([*run, "start", "--state", str(state), "--names", "a,b"], cwd=REPO, check=True)
+    try:
+        before = S3World.load(state)
+        a, b = before.by_name("a"), before.by_name("b")
+        for server in (a, b):
+            server.client().make_bucket("kept-or-lost")
+            server.client().put_object("kept-or-lost", "k", io.BytesIO(b"v"), 1)
+        old_volumes = list((Path(a.data_dir) / "data").rglob("*.dat"))
+        done = subprocess.run([*run, "wipe", "--state", str(state), "--server", "a"], cwd=REPO,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        after = S3World.load(state).by_name("a")
+        assert (after.port, after.access_key, after.secret_key) == (a.port, a.access_key, a.secret_key)
+        assert after.pid != a.pid and after.alive()
+        assert after.client().list_buckets() == []
+        assert old_volumes and not any(path.exists() for path in old_volumes)
+        assert b.client().get_object("kept-or-lost", "k").read() == b"v"
+        unknown = subprocess.run([*run, "wipe", "--state", str(state), "--server", "zz"], cwd=REPO,
+                                 capture_output=True, text=True, check=False)
+        assert unknown.returncode == 2 and "no server named 'zz'" in unknown.stderr
+    finally:
+        subprocess.run([*run, "stop", "--state", str(state)], cwd=REPO, check=True)
+    assert weed_pids_under(state) == []
+
 # --- ports: below the kernel's ephemeral range, and a port taken anyway moves the server ----------
 
 def kernel_ephemeral_low() -> int:

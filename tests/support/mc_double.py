@@ -1,16 +1,17 @@
 """TEST DOUBLE of the MinIO client `mc` — not the MinIO client.
 
 The real mc (archived upstream) cannot be downloaded here, so tests drive the mc engine with this
-double. It follows docs/mc.md: `--version` names the basename of its own argv[0], global flags
-anywhere, credentials from MC_HOST_<alias> parsed by mc's two regular expressions (session-token form
-first; raw, no percent-decoding, the last '@' ends the credentials), config.json written into
-MC_CONFIG_DIR / --config-dir / ~/.mc (fatal when not writable) and every certificate in its certs/CAs/
-trusted for https, JSON lines per object printed before the upload, multi-line error objects on
-stdout, the final summary line always printed, a mirror that stops at its first copy error unless
---skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a bucket
-without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double has no
-admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the success
-line is printed, nothing is uploaded, exit 0).
+double. It follows docs/mc.md: `--version` names the basename of its own argv[0], global flags anywhere,
+credentials from MC_HOST_<alias> parsed by mc's two regular expressions (session-token form first; raw,
+no percent-decoding, the last '@' ends the credentials), config.json written into MC_CONFIG_DIR /
+--config-dir / ~/.mc (fatal when not writable) and every certificate in its certs/CAs/ trusted for
+https, JSON lines per object printed before the upload, multi-line error objects on stdout, the final
+summary line always printed, copies that carry what mc's stream copy carries (carried_metadata: types,
+Cache-Control, user metadata and lock fields, no tags), a mirror that stops at its first copy error
+unless --skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a
+bucket without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double
+has no admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the
+success line is printed, nothing is uploaded, exit 0).
 
 Switches for tests live in `mc-double.json` beside the executable that runs this module:
   {"silent_skip": ["glob", ...], "fail_copy": ["glob", ...], "hang": true, "hang_in": ["ls", ...],
@@ -38,6 +39,7 @@ from urllib.parse import urlsplit
 import urllib3
 from minio import Minio
 from minio.error import S3Error
+from minio.retention import Retention
 
 from tests.support.mc_double_history import (
     HISTORY_COMMANDS,
@@ -309,16 +311,48 @@ def cmd_version(flags: dict, args: list[str]) -> int:
     return 0
 
 
+# What mc carries from a GET response to the PUT of its copy between two servers: minio-go's
+# extractObjMetadata keeps the headers starting with these (v7.0.90, utils.go); mc's uploadSourceToTargetURL
+# (cmd/common-methods.go) hands them to S3Client.Put (cmd/client-s3.go), which turns them back into headers.
+GET_HEADERS_KEPT = ("Content-Type", "Cache-Control", "Content-Encoding", "Content-Language", "Content-Disposition",
+                    "X-Amz-Storage-Class", "X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date",
+                    "X-Amz-Object-Lock-Legal-Hold", "X-Amz-Website-Redirect-Location",
+                    "X-Amz-Server-Side-Encryption", "X-Amz-Tagging-Count", "X-Amz-Meta-")
+
+
+def canonical(name: str) -> str:
+    """Go's http.CanonicalHeaderKey: mc sends x-amz-meta-author as X-Amz-Meta-Author."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def carried_metadata(headers) -> tuple[str, dict[str, str]]:
+    """(Content-Type, the other headers the copy is PUT with) from the source's GET response, as mc does
+    it: tags only come with a header named exactly X-Amz-Tagging, which S3 never sends on GET (it sends
+    X-Amz-Tagging-Count; MinIO sends the tags to `--preserve` alone, SeaweedFS as X-Amz-Tagging-<key>),
+    so tags are not copied; X-Amz-Tagging-Count and the storage class are dropped. The object lock
+    fields (a locked backup's GET answers them) are returned too: copy_object puts them as mc's Put does."""
+    kept = {canonical(k): v for k, v in headers.items() if canonical(k).startswith(GET_HEADERS_KEPT)}
+    content_type = kept.pop("Content-Type", "") or "application/octet-stream"
+    for dropped in ("X-Amz-Storage-Class", "X-Amz-Tagging-Count"):
+        kept.pop(dropped, None)
+    kept = {k: v for k, v in kept.items() if not k.startswith("X-Amz-Server-Side-Encryption")}
+    return content_type, kept
+
+
 def copy_object(src: Minio, sbucket: str, skey: str, dst: Minio, dbucket: str, dkey: str,
                 version_id: str | None = None) -> None:
-    """Stream one object (its latest or one exact version) across servers keeping Content-Type and user
-    metadata (as mc does)."""
-    st = src.stat_object(sbucket, skey, version_id=version_id)
-    metadata = {k: v for k, v in (st.metadata or {}).items() if k.lower().startswith("x-amz-meta-")}
+    """Stream one object (its latest or one exact version) across servers with the metadata mc carries
+    (carried_metadata); minio-go uploads in parts from 16 MiB on."""
     response = src.get_object(sbucket, skey, version_id=version_id)
     try:
-        dst.put_object(dbucket, dkey, response, st.size, content_type=st.content_type or
-                       "application/octet-stream", metadata=metadata, part_size=16 * 1024 * 1024)
+        content_type, headers = carried_metadata(response.headers)
+        mode, until = headers.pop("X-Amz-Object-Lock-Mode", ""), headers.pop("X-Amz-Object-Lock-Retain-Until-Date", "")
+        hold = headers.pop("X-Amz-Object-Lock-Legal-Hold", "")
+        retention = Retention(mode.upper(), datetime.fromisoformat(until.replace("Z", "+00:00"))) \
+            if mode and until else None
+        size = int(response.headers["Content-Length"])
+        dst.put_object(dbucket, dkey, response, size, content_type=content_type, metadata=headers,
+                       part_size=16 * 1024 * 1024, retention=retention, legal_hold=hold.upper() == "ON")
     finally:
         response.close()
         response.release_conn()

@@ -15,6 +15,8 @@ From the command line (Molecule, the demo), servers outlive the command; a state
     python -m tests.support.s3world start --state DIR [--count 2] [--names primary,offsite]
     python -m tests.support.s3world env --state DIR        # shell-quoted variables of each server
     python -m tests.support.s3world stop --state DIR
+    python -m tests.support.s3world wipe --state DIR --server NAME   # total loss: stopped, data gone,
+                                                                      # started empty (same keys, ports)
 """
 
 from __future__ import annotations
@@ -314,6 +316,12 @@ class S3Server:
         proc = self._spawn("ab", tied_to_parent=True)
         self.wait_ready(proc, log_from=offset)
 
+    def wipe(self, *, tied_to_parent: bool) -> None:
+        """A total loss: stop the server, remove all its data, start it empty with the same keys and ports
+        (an operator's replacement server). Ports are not changed: clients have them configured."""
+        self.stop()
+        self.wait_ready(self.launch(tied_to_parent=tied_to_parent))
+
     def as_env(self, prefix: str) -> dict[str, str]:
         return {f"{prefix}_ENDPOINT": self.endpoint, f"{prefix}_ACCESS_KEY": self.access_key,
                 f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port),
@@ -432,9 +440,11 @@ def read_object(client: Minio, bucket: str, key: str, version_id: str | None = N
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3world", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
-    for action in ("start", "stop", "env", "status"):
+    for action in ("start", "stop", "env", "status", "wipe"):
         p = sub.add_parser(action)
         p.add_argument("--state", required=True, type=Path, help="directory that holds the servers")
+        if action == "wipe":
+            p.add_argument("--server", required=True, help="the server's name")
         if action == "start":
             p.add_argument("--count", type=int, default=2)
             p.add_argument("--names", default="", help="comma-separated names (default s3-0,s3-1,…)")
@@ -465,6 +475,20 @@ def _cli(argv: list[str] | None = None) -> int:
             (state / STATE_FILE).unlink()
         for s in world.servers:
             shutil.rmtree(s.data_dir, ignore_errors=True)
+        return 0
+    if args.action == "wipe":
+        try:
+            server = world.by_name(args.server)
+        except StopIteration:
+            print(f"s3world: no server named {args.server!r} in {state}", file=sys.stderr)
+            return 2
+        try:
+            server.wipe(tied_to_parent=False)
+        except RuntimeError as exc:
+            print(f"s3world: could not start {args.server} again: {exc}", file=sys.stderr)
+            return 1
+        world.save(state)  # its new pid
+        print(f"{server.name}: wiped, started empty at {server.endpoint} (pid {server.pid})")
         return 0
     if args.action == "status":
         for s in world.servers:
