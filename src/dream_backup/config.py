@@ -34,6 +34,7 @@ DEFAULTS = {
     "BACKUP_S3_PROVIDER": "Minio",
     "BACKUP_LOCK_STALE_AFTER": "",  # empty: BACKUP_TIMEOUT + 1h
     "BACKUP_VERIFY_SLICES": "30",  # verify-content: each object's content is checked once per this many days
+    "BACKUP_REHEARSAL_BUCKET": "dream-backup-rehearsal",  # rehearse: scratch bucket on the production server
 }
 LOCK_STALE_MARGIN = 3600.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
@@ -90,6 +91,7 @@ class Config:
     lock_stale_after: float = 6 * 3600 + LOCK_STALE_MARGIN
     env_file: str = ""
     verify_slices: int = 30
+    rehearsal_bucket: str = "dream-backup-rehearsal"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -185,6 +187,7 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         lock_stale_after=lock_stale_after(merged),
         env_file=env_file or "",
         verify_slices=int(merged["BACKUP_VERIFY_SLICES"]),
+        rehearsal_bucket=merged["BACKUP_REHEARSAL_BUCKET"],
     )
 
 
