@@ -35,6 +35,7 @@ DEFAULTS = {
     "BACKUP_LOCK_STALE_AFTER": "",  # empty: BACKUP_TIMEOUT + 1h
     "BACKUP_VERIFY_SLICES": "30",  # verify-content: each object's content is checked once per this many days
     "BACKUP_REHEARSAL_BUCKET": "dream-backup-rehearsal",  # rehearse: scratch bucket on the production server
+    "BACKUP_RTO_BUDGET_HOURS": "24",  # rehearse: the restore time allowed per bucket, exported with the estimate
 }
 LOCK_STALE_MARGIN = 3600.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
@@ -92,6 +93,7 @@ class Config:
     env_file: str = ""
     verify_slices: int = 30
     rehearsal_bucket: str = "dream-backup-rehearsal"
+    rto_budget_hours: int = 24
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -188,6 +190,7 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         env_file=env_file or "",
         verify_slices=int(merged["BACKUP_VERIFY_SLICES"]),
         rehearsal_bucket=merged["BACKUP_REHEARSAL_BUCKET"],
+        rto_budget_hours=int(merged["BACKUP_RTO_BUDGET_HOURS"]),
     )
 
 

@@ -33,6 +33,8 @@ HELP = {
                                                "bucket restored.",
     "dream_backup_estimated_restore_seconds": "Estimated seconds to restore the whole bucket, from its last "
                                               "passing rehearsal's rates and the backup's size.",
+    "dream_backup_rto_budget_seconds": "Restore time allowed for the bucket (BACKUP_RTO_BUDGET_HOURS), exported "
+                                       "with its estimate.",
 }
 # Label values are quoted strings in which backslash, double quote and newline are escaped.
 _LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')

@@ -59,7 +59,7 @@ def written_versions(d, bucket: str) -> dict[str, bytes]:
 def test_rehearsal_restores_whole_books_verifies_them_and_removes_exactly_them(deploy, engine, tmp_path):
     metrics = tmp_path / "metrics.prom"
     d = deploy(engine)
-    scratch = scratch_of(d, BACKUP_METRICS_FILE=str(metrics))
+    scratch = scratch_of(d, BACKUP_METRICS_FILE=str(metrics), BACKUP_RTO_BUDGET_HOURS="2")
     books, bodies = books_with_pages(d)
     # A versioned scratch bucket keeps what was written after the rehearsal removed it: the proof of what
     # it restored. Objects of an earlier run that were removed (versions only) are not in the way.
@@ -100,6 +100,8 @@ def test_rehearsal_restores_whole_books_verifies_them_and_removes_exactly_them(d
     assert f'dream_backup_rehearsal_last_success_timestamp_seconds{{bucket="{books}"}}' in text
     assert f'dream_backup_rehearsal_bytes_per_second{{bucket="{books}"}}' in text
     assert f'dream_backup_estimated_restore_seconds{{bucket="{books}"}}' in text
+    assert f'dream_backup_rto_budget_seconds{{bucket="{books}"}} 7200' in text
+    assert doc["rto_budget_seconds"] == 7200 and doc["within_budget"] is True
 
     # Seedable: the same seed draws the same books.
     again = json.loads(d.run("rehearse", "--bucket", books, "--sample-bytes", "3000", "--seed", "11",

@@ -220,7 +220,8 @@ def rehearse(ctx, engine, args, scratch: str, existed: bool) -> int:
               "backup": f"backup/{src.join()}", "scratch": f"{scratch}/{dst.path}/",
               "objects": 0, "bytes": 0, "prefixes": 0, "copy_seconds": None, "objects_per_second": None,
               "bytes_per_second": None, "backup_objects": None, "backup_bytes": None,
-              "estimated_restore_seconds": None, "verified": 0, "failed": 0, "failures": [], "removed": 0}
+              "estimated_restore_seconds": None, "rto_budget_seconds": config.rto_budget_hours * 3600,
+              "within_budget": None, "verified": 0, "failed": 0, "failures": [], "removed": 0}
     log.info(STARTING, bucket=args.bucket, scratch=result["scratch"], sample_bytes=args.sample_bytes)
     begun = time.monotonic()
     chosen: dict[str, Version] = {}
@@ -250,6 +251,7 @@ def rehearse(ctx, engine, args, scratch: str, existed: bool) -> int:
                           bytes_per_second=round(result["bytes"] / seconds, 3),
                           estimated_restore_seconds=round(estimate_seconds(
                               backup_objects, backup_bytes, len(chosen), result["bytes"], seconds), 3))
+            result["within_budget"] = result["estimated_restore_seconds"] <= result["rto_budget_seconds"]
             failures = verify(engine, dst, src, chosen)
             changed = changed_in_backup(engine, src, chosen, failures) if failures else set()
             failures = {k: r for k, r in failures.items() if k not in changed}
@@ -285,6 +287,7 @@ def finish(ctx, args, result: dict) -> int:
             ("dream_backup_rehearsal_last_success_timestamp_seconds", args.bucket): time.time(),
             ("dream_backup_rehearsal_bytes_per_second", args.bucket): float(result["bytes_per_second"]),
             ("dream_backup_estimated_restore_seconds", args.bucket): float(result["estimated_restore_seconds"]),
+            ("dream_backup_rto_budget_seconds", args.bucket): result["rto_budget_seconds"],
         })
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -303,11 +306,14 @@ def duration(seconds) -> str:
 def print_report(result: dict) -> None:
     rate = result["bytes_per_second"]
     print(table(["bucket", "prefixes", "objects", "bytes", "copy", "objects/s", "bytes/s", "whole bucket",
-                 "estimated restore", "verdict"],
+                 "estimated restore", "budget", "verdict"],
                 [[result["bucket"], str(result["prefixes"]), str(result["objects"]), human_bytes(result["bytes"]),
                   duration(result["copy_seconds"]), str(result["objects_per_second"] or "-"),
                   human_bytes(int(rate)) + "/s" if rate else "-",
                   f"{result['backup_objects'] or 0} objects, {human_bytes(result['backup_bytes'] or 0)}",
-                  duration(result["estimated_restore_seconds"]), result["verdict"]]]))
+                  duration(result["estimated_restore_seconds"]), duration(result["rto_budget_seconds"]),
+                  result["verdict"]]]))
     print(one_line(f"{FAILED}: {result['reason']}") if result["verdict"] != "pass" else
           f"{COMPLETED}: {result['verified']} objects verified by sha256 and removed from {result['scratch']}")
+    if result["within_budget"] is False:
+        print("The estimate exceeds the restore time budget (BACKUP_RTO_BUDGET_HOURS): see docs/rehearsal.md")
