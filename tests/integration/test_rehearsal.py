@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,6 +152,31 @@ def test_scratch_bucket_holding_a_foreign_object_is_refused_and_the_object_stays
     assert "Starting restore rehearsal" not in run.messages()
     assert current_keys(d, scratch) == {"someone/else.txt": b"not the rehearsal's"}
     assert (logbook.read_text() if logbook.exists() else "") == before
+
+
+def test_a_second_rehearsal_on_the_host_exits_75_and_writes_nothing(deploy):
+    """Rehearsals exclude each other with their own lock beside BACKUP_LOCK_FILE (held here the way the
+    program holds it); the backup lock stays free for the nightly backup."""
+    d = deploy()
+    scratch = scratch_of(d)
+    books, _ = books_with_pages(d)
+    lock_path = d.root / "dream-backup.lock.rehearsal"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+         "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('held', flush=True); sys.stdin.read()",
+         str(lock_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        run = d.run("rehearse", "--bucket", books)
+        assert run.code == 75
+        assert "dream-backup.lock.rehearsal" in run.log[-1]["reason"] and run.log[-1]["level"] == "WARNING"
+        assert "Starting restore rehearsal" not in run.messages()
+        assert not d.src.bucket_exists(scratch)
+        assert d.run().code == 0  # the backup does not wait for a rehearsal
+    finally:
+        holder.stdin.close()
+        holder.wait()
+        holder.stdout.close()
 
 
 def crc32c(data: bytes) -> int:
