@@ -123,6 +123,18 @@ def test_a_bucket_smaller_than_the_sample_is_rehearsed_whole_into_a_bucket_it_cr
     assert "estimated restore" in run.stdout and "pass" in run.stdout
 
 
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_a_bucket_without_a_backup_fails_with_a_clear_reason(deploy, engine):
+    d = deploy(engine)
+    scratch = scratch_of(d)
+    run = d.run("rehearse", "--bucket", d.buckets[1], "--json")
+    assert run.code == 1
+    reason = run.last("Restore rehearsal failed")["reason"]
+    assert reason == json.loads(run.stdout)["reason"]
+    assert reason.startswith("nothing to rehearse:") and d.buckets[1] in reason
+    assert not d.src.bucket_exists(scratch)  # nothing was written
+
+
 def test_scratch_bucket_that_is_backed_up_is_refused_before_anything_is_written(deploy):
     d = deploy()
     books, _ = books_with_pages(d)

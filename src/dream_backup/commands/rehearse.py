@@ -121,16 +121,35 @@ def check_scratch_empty(engine, scratch: str) -> bool:
     return True
 
 
+def empty_folder(engine, loc: Location, exc: EngineError) -> bool:
+    """Whether a failed listing of ``loc`` only met a folder without objects (rclone reports that as a
+    directory that does not exist) in a bucket that does exist."""
+    return "does not exist" in str(exc) and bool(loc.path) and engine.bucket_exists(loc.side, loc.bucket)
+
+
+def list_folder(engine, loc: Location) -> dict:
+    try:
+        return engine.list(loc)
+    except EngineError as exc:
+        if empty_folder(engine, loc, exc):
+            return {}
+        raise
+
+
 def survey(engine, src: Location) -> tuple[dict[str, int], int, int]:
     """Bytes per top-level prefix of the backup listing, and its object count and bytes (one listing
     streamed; memory grows with the number of prefixes, not of objects)."""
     sizes: dict[str, int] = {}
     objects = total = 0
-    for obj in engine.scan(src):
-        name = top_level(obj.key)
-        sizes[name] = sizes.get(name, 0) + obj.size
-        objects += 1
-        total += obj.size
+    try:
+        for obj in engine.scan(src):
+            name = top_level(obj.key)
+            sizes[name] = sizes.get(name, 0) + obj.size
+            objects += 1
+            total += obj.size
+    except EngineError as exc:
+        if not empty_folder(engine, src, exc):
+            raise
     return sizes, objects, total
 
 
@@ -177,11 +196,11 @@ def changed_in_backup(engine, src: Location, chosen: dict[str, Version], keys) -
 def remove_written(engine, dst: Location, chosen: dict[str, Version], timeout: float) -> tuple[int, list[str]]:
     """Deletes the sampled keys found in this run's folder (what this run wrote), then lists the folder
     again: (objects removed, keys of this run still there)."""
-    present = engine.list(dst) if chosen else {}
+    present = list_folder(engine, dst) if chosen else {}
     written = sorted(k for k in present if k in chosen)
     if written:
         engine.delete_keys(dst, written, timeout)
-    left = sorted(k for k in engine.list(dst) if k in chosen) if written else []
+    left = sorted(k for k in list_folder(engine, dst) if k in chosen) if written else []
     return len(written) - len(left), left
 
 
