@@ -103,6 +103,7 @@ def test_rehearsal_restores_whole_books_verifies_them_and_removes_exactly_them(d
     assert f'dream_backup_rehearsal_bytes_per_second{{bucket="{books}"}}' in text
     assert f'dream_backup_estimated_restore_seconds{{bucket="{books}"}}' in text
     assert f'dream_backup_rto_budget_seconds{{bucket="{books}"}} 7200' in text
+    assert f'dream_backup_last_success_timestamp_seconds{{bucket="{books}"}}' in text  # the backup's series stay
     assert doc["rto_budget_seconds"] == 7200 and doc["within_budget"] is True
 
     # Seedable: the same seed draws the same books.
