@@ -12,7 +12,8 @@ description:
     per bucket the last successful backup and its age, the objects, bytes and duration of the last
     mirror, the last run's exit code, whether a run is in progress, the last restore drill's verdict
     and age, and the time from which the backup can restore (C(restorable_since)) when the drill
-    logbook records it.
+    logbook records it; per bucket also the last passing restore rehearsal's estimate of a whole-bucket
+    restore and its budget (metrics, else the logbook's rehearsal records).
   - Paths not given as options are read from the env file (C(BACKUP_METRICS_FILE), C(MINIO_BACKUP_LOG),
     C(RESTORE_DRILL_LOG), C(BACKUP_LOCK_FILE), C(MINIO_BACKUP_BUCKETS)); only these names are taken from
     it, so no credential of the file reaches the result.
@@ -147,6 +148,9 @@ status:
           drill_last_pass: "2026-10-01T03:30:12Z"
           drill_last_pass_age_days: 59.6
           restorable_since: "2026-06-01T00:00:00Z"
+          restore_estimate_hours: 3.5
+          rto_budget_hours: 24
+          rehearsal_last_pass: "2026-11-15T04:45:10Z"
           problems: []
     unconfigured_buckets:
       description: Buckets the metrics file still holds series for but the configuration no longer lists.
@@ -288,6 +292,8 @@ def parse_drill_log(text):
     buckets, last = {}, None
     for record in json_lines(text):
         ts = parse_time(record.get("ts"))
+        if ts is not None and record.get("kind") == "rehearsal" and isinstance(record.get("bucket"), str):
+            note_rehearsal(buckets, record, ts)
         if ts is None or not isinstance(record.get("buckets"), list):
             continue
         last = {"time": iso(ts), "verdict": record.get("verdict")}
@@ -305,6 +311,32 @@ def parse_drill_log(text):
             if summary.get("verdict") == "pass":
                 entry["last_pass"] = ts
     return buckets, last
+
+
+def note_rehearsal(buckets, record, ts):
+    """A passing restore rehearsal's time, estimate and budget, kept with its bucket's drill entry (the
+    drill fields stay as they were: a rehearsal is no drill)."""
+    if record.get("verdict") != "pass" or not isinstance(record.get("estimated_restore_seconds"), (int, float)):
+        return
+    entry = buckets.setdefault(record["bucket"], {"time": None, "verdict": None, "note": None, "last_pass": None,
+                                                  "restorable_since": None})
+    budget = record.get("rto_budget_seconds")
+    entry["rehearsal"] = {"time": ts, "estimate": float(record["estimated_restore_seconds"]),
+                          "budget": float(budget) if isinstance(budget, (int, float)) else None}
+
+
+def rehearsal_fields(name, metrics, drilled, now):
+    """The bucket's restore-time estimate and budget (hours) and its last passing rehearsal: from the
+    metrics file, else from the logbook's last passing rehearsal record."""
+    logged = drilled.get("rehearsal") or {}
+    passed = metrics.get(("dream_backup_rehearsal_last_success_timestamp_seconds", name))
+    estimate = metrics.get(("dream_backup_estimated_restore_seconds", name))
+    budget = metrics.get(("dream_backup_rto_budget_seconds", name))
+    if passed is None or (logged.get("time") is not None and logged["time"] > passed):
+        passed, estimate, budget = logged.get("time"), logged.get("estimate"), logged.get("budget")
+    return {"restore_estimate_hours": None if estimate is None else round(estimate / 3600, 2),
+            "rto_budget_hours": None if budget is None else round(budget / 3600, 2),
+            "rehearsal_last_pass": iso(passed), "rehearsal_age_days": days(now, passed)}
 
 
 def holds_open(pid, wanted):
@@ -398,6 +430,7 @@ def bucket_report(name, metrics, log, drill, now, params):
         "drill_last_pass": iso(last_pass),
         "drill_last_pass_age_days": days(now, last_pass),
         "restorable_since": drilled.get("restorable_since"),
+        **rehearsal_fields(name, metrics, drilled, now),
     }
     problems = []
     if success is None:

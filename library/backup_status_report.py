@@ -64,7 +64,7 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 
 COLUMNS = ("host", "bucket", "state", "last success", "age h", "objects", "bytes", "duration s", "exit",
-           "drill", "drill age d", "restorable since", "problems")
+           "drill", "drill age d", "restorable since", "restore est h", "problems")
 
 
 def human_bytes(count):
@@ -109,9 +109,17 @@ def rows_of(entry):
         rows.append([entry["host"], bucket["bucket"], entry["state"], cell(bucket.get("last_success")),
                      cell(bucket.get("last_success_age_hours")), cell(bucket.get("objects")),
                      human_bytes(bucket.get("bytes")), cell(bucket.get("duration_seconds")), exit_text, drill,
-                     cell(bucket.get("drill_age_days")), cell(bucket.get("restorable_since")),
+                     cell(bucket.get("drill_age_days")), cell(bucket.get("restorable_since")), estimate(bucket),
                      cell("; ".join(bucket.get("problems") or [])) if bucket.get("problems") else "-"])
     return rows
+
+
+def estimate(bucket):
+    """The last rehearsal's whole-bucket restore estimate in hours, marked when it exceeds the budget."""
+    hours, budget = bucket.get("restore_estimate_hours"), bucket.get("rto_budget_hours")
+    if hours is None:
+        return "-"
+    return f"{hours:g} (over {budget:g})" if budget is not None and hours > budget else f"{hours:g}"
 
 
 def render(rows):

@@ -15,7 +15,8 @@ description:
     C(reason), else the last line the program wrote to stderr). The program's exit codes are 0 (ok),
     1 (runtime failure), 2 (refused before touching anything) and 75 (another run holds the lock).
   - C(changed) follows from the document, per command - C(backup) when objects were copied,
-    C(restore) when objects were restored, never for the read-only commands and never for a dry run.
+    C(restore) when objects were restored, C(rehearse) when it restored a sample into its scratch bucket
+    (and removed it again), never for the read-only commands and never for a dry run.
   - The program's output carries no secrets (it scrubs them); the O(environment) given to it is not
     returned.
 version_added: "1.0.0"
@@ -29,7 +30,7 @@ options:
     description: The program's command.
     type: str
     required: true
-    choices: [backup, drill, check, ls, restore, versions, trash-report, inspect-book, verify-content]
+    choices: [backup, drill, check, ls, restore, versions, trash-report, inspect-book, verify-content, rehearse]
   args:
     description: Further arguments after C(COMMAND --json), e.g. C([--bucket, books]).
     type: list
@@ -58,9 +59,9 @@ attributes:
     description: Can run in check mode and report what would change, changing nothing.
     support: full
     details:
-      - Read-only commands (everything but C(backup) and C(restore), and those two with C(--dry-run)) run
-        in check mode too, since they change nothing.
-      - A C(backup) or C(restore) that would write is skipped, reporting what would have run.
+      - Read-only commands (everything but C(backup), C(restore) and C(rehearse), and the first two with
+        C(--dry-run)) run in check mode too, since they change nothing.
+      - A C(backup), C(restore) or C(rehearse) that would write is skipped, reporting what would have run.
   diff_mode:
     description: Reports the state before and after a change when run with C(--diff).
     support: none
@@ -138,8 +139,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 COMMANDS = ["backup", "drill", "check", "ls", "restore", "versions", "trash-report", "inspect-book",
-            "verify-content"]
-WRITING = ("backup", "restore")
+            "verify-content", "rehearse"]
+WRITING = ("backup", "restore", "rehearse")
 
 
 def writes(command: str, args: list[str]) -> bool:
@@ -159,6 +160,8 @@ def derive_changed(command: str, args: list[str], document) -> bool:
     if command == "backup":
         results = document.get("results") or {}
         return sum(int(r.get("objects") or 0) for r in results.values() if isinstance(r, dict)) > 0
+    if command == "rehearse":  # it wrote into the scratch bucket (and removed it again)
+        return int(document.get("objects") or 0) > 0 and document.get("copy_seconds") is not None
     return int(document.get("restored") or 0) > 0
 
 

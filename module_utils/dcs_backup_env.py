@@ -47,6 +47,8 @@ KINDS = {
     "BACKUP_S3_PROVIDER": "s3_provider",
     "BACKUP_LOCK_STALE_AFTER": "duration_optional",
     "BACKUP_VERIFY_SLICES": "positive_int",
+    "BACKUP_REHEARSAL_BUCKET": "bucket",
+    "BACKUP_RTO_BUDGET_HOURS": "positive_int",
 }
 
 # The S3 providers rclone 1.60 knows (`rclone help backend s3`, option --s3-provider). The mc engine

@@ -63,6 +63,23 @@ def verify_content_options(parser: argparse.ArgumentParser) -> None:
     json_flag(parser)
 
 
+def rehearse_options(parser: argparse.ArgumentParser) -> None:
+    from dream_backup.commands.rehearse import DEFAULT_SAMPLE_BYTES, parse_size  # noqa: PLC0415
+
+    def size(text: str) -> int:
+        try:
+            return parse_size(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument("--bucket", required=True, type=bucket_name, help="bucket whose backup is rehearsed")
+    parser.add_argument("--sample-bytes", type=size, default=DEFAULT_SAMPLE_BYTES, metavar="SIZE",
+                        help="restore whole top-level prefixes until at least SIZE (256MiB, 1GiB or bytes; "
+                             "default 256MiB, or the whole bucket when smaller)")
+    parser.add_argument("--seed", help="seed of the sample choice (repeatable rehearsals)")
+    json_flag(parser)
+
+
 def check_options(parser: argparse.ArgumentParser) -> None:
     json_flag(parser)
 
@@ -149,6 +166,8 @@ COMMANDS = {
                             "Book inspection failed", inspect_book_options, "inspect_book"),
     "versions": Command("every version of every key in the backup of a bucket (or prefix), newest first",
                         "Listing failed", versions_options, "versions"),
+    "rehearse": Command("timed restore rehearsal: restore a sample into a scratch bucket, verify, estimate, "
+                        "remove it", "Restore rehearsal failed", rehearse_options, "rehearse"),
 }
 
 
@@ -230,7 +249,7 @@ class Context:
         self.config = configuration.load(args.env_file, overrides={"MINIO_BACKUP_LOG": args.log_path})
         self.scrub = Scrubber(self.config.secrets)
         self.log = RunLog(self.config.log_path, self.scrub)
-        if self.config.metrics_file and args.command in ("backup", "drill", "verify-content"):
+        if self.config.metrics_file and args.command in ("backup", "drill", "verify-content", "rehearse"):
             try:
                 metrics.check_writable(self.config.metrics_file)
             except DreamBackupError:

@@ -35,6 +35,8 @@ DEFAULTS = {
     "BACKUP_S3_PROVIDER": "Minio",
     "BACKUP_LOCK_STALE_AFTER": "",  # empty: BACKUP_TIMEOUT + 1h
     "BACKUP_VERIFY_SLICES": "30",  # verify-content: each object's content is checked once per this many days
+    "BACKUP_REHEARSAL_BUCKET": "dream-backup-rehearsal",  # rehearse: scratch bucket on the production server
+    "BACKUP_RTO_BUDGET_HOURS": "24",  # rehearse: the restore time allowed per bucket, exported with the estimate
 }
 LOCK_STALE_MARGIN = 3600.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
@@ -91,6 +93,8 @@ class Config:
     lock_stale_after: float = 6 * 3600 + LOCK_STALE_MARGIN
     env_file: str = ""
     verify_slices: int = 30
+    rehearsal_bucket: str = "dream-backup-rehearsal"
+    rto_budget_hours: int = 24
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -192,6 +196,8 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         lock_stale_after=lock_stale_after(merged),
         env_file=env_file or "",
         verify_slices=int(merged["BACKUP_VERIFY_SLICES"]),
+        rehearsal_bucket=merged["BACKUP_REHEARSAL_BUCKET"],
+        rto_budget_hours=int(merged["BACKUP_RTO_BUDGET_HOURS"]),
     )
 
 

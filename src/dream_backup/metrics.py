@@ -28,6 +28,14 @@ HELP = {
                                             "or missing.",
     "dream_backup_content_last_full_cycle_timestamp_seconds": "Time the last slice of a content verification "
                                                               "cycle of the bucket passed.",
+    "dream_backup_rehearsal_last_success_timestamp_seconds": "Time of the last passing restore rehearsal of "
+                                                             "a bucket.",
+    "dream_backup_rehearsal_bytes_per_second": "Bytes per second the last passing restore rehearsal of the "
+                                               "bucket restored.",
+    "dream_backup_estimated_restore_seconds": "Estimated seconds to restore the whole bucket, from its last "
+                                              "passing rehearsal's rates and the backup's size.",
+    "dream_backup_rto_budget_seconds": "Restore time allowed for the bucket (BACKUP_RTO_BUDGET_HOURS), exported "
+                                       "with its estimate.",
 }
 # Label values are quoted strings in which backslash, double quote and newline are escaped.
 _LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')

@@ -10,7 +10,7 @@ summary line always printed, copies that carry what mc's stream copy carries (ca
 Cache-Control, user metadata and lock fields, no tags), a mirror that stops at its first copy error
 unless --skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a
 bucket without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double
-has no admin API), and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the
+has no admin API), `rm` of named objects as cmd/rm-main.go removes them, and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the
 success line is printed, nothing is uploaded, exit 0).
 
 Switches for tests live in `mc-double.json` beside the executable that runs this module:
@@ -439,8 +439,60 @@ def cmd_mirror(flags: dict, args: list[str]) -> int:
     return 1 if errors else 0
 
 
+def cmd_rm(flags: dict, args: list[str]) -> int:
+    """`mc rm TARGET...` of named objects (cmd/rm-main.go, removeSingle): each target is stat'ed first;
+    one that is missing prints "Failed to remove" and the others are still removed (exit 1 at the end);
+    a target that is a folder is refused without --recursive; each removal prints an indented JSON object
+    (rmMessage, json.MarshalIndent with one space). The bulk forms are not in the double."""
+    if has_option(args, "--recursive", "-r", "--versions", "--stdin", "--rewind", "--version-id", "--vid",
+                  "--incomplete", "-I", "--older-than", "--newer-than", "--purge"):
+        sys.stderr.write("mc: <ERROR> the test double implements `mc rm` of named objects only\n")
+        return 1
+    dry = "--dry-run" in args or "--fake" in args
+    paths = [a for a in args if not a.startswith("-")]
+    if not paths:
+        sys.stderr.write("mc: <ERROR> rm needs at least one TARGET\n")
+        return 1
+    for path in paths:  # checkRmSyntax: a folder without --recursive stops the command before any removal
+        alias, bucket, key = split_path(path)
+        client = client_for(alias)
+        folder = not key or key.endswith("/") or (
+            not _exists(client, bucket, key) and any(True for _ in client.list_objects(bucket, prefix=key + "/")))
+        if folder:
+            raise Fatal("Removal requires --recursive flag. This operation is *IRREVERSIBLE*. Please review "
+                        "carefully before performing this *DANGEROUS* operation.")
+    failed = False
+    for path in paths:
+        alias, bucket, key = split_path(path)
+        client = client_for(alias)
+        if not _exists(client, bucket, key):
+            emit_error(f"Failed to remove `{path}`.", "Object does not exist.")
+            failed = True
+            continue
+        versioned = (client.get_bucket_versioning(bucket).status or "") == "Enabled"
+        message = {"status": "success", "key": f"{alias}/{bucket}/{key}", "deleteMarker": False,
+                   "versionID": "", "modTime": None, "dryRun": dry}
+        if not dry:
+            client.remove_object(bucket, key)
+            if versioned:  # a versioned bucket keeps the object and gets a delete marker on top
+                latest = next((o for o in client.list_objects(bucket, prefix=key, include_version=True)
+                               if o.object_name == key and o.is_latest == "true"), None)
+                message.update(deleteMarker=True, versionID=latest.version_id if latest else "")
+        sys.stdout.write(json.dumps(message, indent=1) + "\n")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def _exists(client: Minio, bucket: str, key: str) -> bool:
+    try:
+        client.stat_object(bucket, key)
+    except S3Error:
+        return False
+    return True
+
+
 COMMANDS = {"ls": cmd_ls, "cat": cmd_cat, "stat": cmd_stat, "mb": cmd_mb, "version": cmd_version,
-            "mirror": cmd_mirror}
+            "mirror": cmd_mirror, "rm": cmd_rm}
 COMMANDS.update(HISTORY_COMMANDS)
 
 

@@ -147,6 +147,9 @@ BAD_VALUES = [
     ("BACKUP_TARGET_REGION", "", "BACKUP_TARGET_REGION"),
     ("BACKUP_S3_PROVIDER", "minio", "BACKUP_S3_PROVIDER"),
     ("BACKUP_LOCK_STALE_AFTER", "7 hours", "BACKUP_LOCK_STALE_AFTER"),
+    ("BACKUP_REHEARSAL_BUCKET", "Scratch_Bucket", "BACKUP_REHEARSAL_BUCKET"),
+    ("BACKUP_RTO_BUDGET_HOURS", "0", "BACKUP_RTO_BUDGET_HOURS"),
+    ("BACKUP_RTO_BUDGET_HOURS", "1.5", "BACKUP_RTO_BUDGET_HOURS"),
 ]
 
 # The program reads the file with str.splitlines(), which also breaks at \r, \v, \f, \x1c-\x1e, \x85,
@@ -167,7 +170,9 @@ BAD_VALUES += [pytest.param(name, template.format(char), name, id=f"{name}-{labe
 
 
 @pytest.mark.parametrize(("name", "value"), [("MINIO_SOURCE_REGION", "eu-west-3"), ("BACKUP_TARGET_REGION", "fr-par"),
-                                             ("BACKUP_S3_PROVIDER", "Wasabi"), ("BACKUP_LOCK_STALE_AFTER", "8h")])
+                                             ("BACKUP_S3_PROVIDER", "Wasabi"), ("BACKUP_LOCK_STALE_AFTER", "8h"),
+                                             ("BACKUP_REHEARSAL_BUCKET", "scratch-1"),
+                                             ("BACKUP_RTO_BUDGET_HOURS", "48")])
 def test_regions_provider_and_stale_lock_age_are_accepted(run_module, env_path, name, value):
     result = run_module("backup_env", {"path": str(env_path), "variables": good_variables(**{name: value})})
     assert not result.get("failed"), result.get("msg")

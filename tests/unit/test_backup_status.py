@@ -288,3 +288,31 @@ def test_lock_seen_through_an_overlay_device_number(host, tmp_path):
     finally:
         holder.stdin.close()
         holder.wait()
+
+
+def test_restore_estimate_per_bucket_from_the_metrics_or_else_the_logbook(run_module, host):
+    now = time.time()
+    host.write_metrics({"books": now - 3600, "apps": now - 3600})
+    with host.metrics.open("a") as handle:
+        handle.write(f'dream_backup_rehearsal_last_success_timestamp_seconds{{bucket="books"}} {now - 86400:.3f}\n'
+                     'dream_backup_estimated_restore_seconds{bucket="books"} 12600\n'
+                     'dream_backup_rto_budget_seconds{bucket="books"} 86400\n')
+    # apps: only the logbook knows its rehearsal (metrics off at the time); a failed one later does not count.
+    with host.drill_log.open("a") as handle:
+        for verdict, age, estimate in (("pass", 2 * 86400, 5400.0), ("fail", 3600, None)):
+            handle.write(json.dumps({"ts": stamp(now - age), "kind": "rehearsal", "bucket": "apps", "verdict": verdict,
+                                     "estimated_restore_seconds": estimate, "rto_budget_seconds": 7200}) + "\n")
+    report = status(run_module, host)
+    books, apps = by_bucket(report)["books"], by_bucket(report)["apps"]
+    assert (books["restore_estimate_hours"], books["rto_budget_hours"]) == (3.5, 24)
+    assert books["rehearsal_age_days"] == pytest.approx(1, abs=0.01)
+    assert (apps["restore_estimate_hours"], apps["rto_budget_hours"]) == (1.5, 2)
+    assert apps["rehearsal_last_pass"] == stamp(now - 2 * 86400)[:19] + "Z"
+    # A rehearsal is no drill: the drill columns stay empty.
+    assert apps["drill_verdict"] is None and apps["drill_last_pass"] is None and report["problems"] == []
+
+
+def test_a_bucket_never_rehearsed_has_no_estimate(run_module, host):
+    host.write_metrics({"books": time.time()})
+    books = by_bucket(status(run_module, host))["books"]
+    assert books["restore_estimate_hours"] is None and books["rehearsal_last_pass"] is None

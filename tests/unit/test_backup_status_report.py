@@ -73,3 +73,14 @@ def test_sizes_are_worded_as_in_the_programs_own_tables():
     assert [fleet.human_bytes(n) for n in sizes] == [program.human_bytes(n) for n in sizes]
     assert program.human_bytes(3145728) == "3.0 MiB" and program.human_bytes(3 * 1024**5) == "3072.0 TiB"
     assert fleet.human_bytes(None) == "-"
+
+
+def test_restore_estimate_column_marks_an_estimate_over_its_budget(report):
+    result = report({"vps1": status(buckets=[
+        dict(BUCKET, bucket="books", problems=[], restore_estimate_hours=30.5, rto_budget_hours=24),
+        dict(BUCKET, bucket="apps", problems=[], restore_estimate_hours=1.25, rto_budget_hours=24),
+        dict(BUCKET, bucket="trash", problems=[])])})
+    header, books, apps, trash = result["table"]
+    column = header.index("restore est h")
+    assert books[column:].startswith("30.5 (over 24)")
+    assert apps[column:].startswith("1.25 ") and trash[column:].startswith("- ")

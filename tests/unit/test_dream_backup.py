@@ -72,6 +72,14 @@ def test_restore_changed_follows_restored_count(run_module, program):
     assert run(run_module, program, "restore", args=["--bucket", "books"])["changed"] is False
 
 
+def test_rehearsal_changed_when_it_restored_a_sample(run_module, program):
+    program.behave(stdout=json.dumps({"verdict": "pass", "objects": 3, "copy_seconds": 0.5, "removed": 3}))
+    assert run(run_module, program, "rehearse", args=["--bucket", "books"])["changed"] is True
+    # Refused or failed before the copy: nothing was written.
+    program.behave(stdout=json.dumps({"verdict": "fail", "objects": 0, "copy_seconds": None}))
+    assert run(run_module, program, "rehearse", args=["--bucket", "books"], ok_codes=[0, 1])["changed"] is False
+
+
 def test_read_only_commands_and_dry_runs_never_report_changed(run_module, program):
     program.behave(stdout=json.dumps({"restored": 0, "would_restore": 7, "results": {"b": {"objects": 7}}}))
     assert run(run_module, program, "restore", args=["--bucket", "b", "--dry-run"])["changed"] is False
@@ -126,7 +134,8 @@ def test_environment_reaches_the_program_and_not_the_result(run_module, program)
     assert SECRET not in json.dumps(result)
 
 
-@pytest.mark.parametrize(("command", "args"), [("backup", []), ("restore", ["--bucket", "books"])])
+@pytest.mark.parametrize(("command", "args"), [("backup", []), ("restore", ["--bucket", "books"]),
+                                               ("rehearse", ["--bucket", "books"])])
 def test_check_mode_skips_a_command_that_writes(run_module, program, command, args):
     program.behave(stdout=backup_doc(books=5))
     result = run(run_module, program, command, args=args, check=True)

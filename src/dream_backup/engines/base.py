@@ -186,6 +186,11 @@ class Engine:
     def make_bucket(self, side: str, bucket: str) -> None:
         raise NotImplementedError
 
+    def delete_keys(self, loc: Location, keys: list[str], timeout: float) -> CopyResult:
+        """Delete exactly these objects (keys relative to ``loc``), never a prefix or anything else; the
+        result counts what the engine reports deleted (``deleted``) and its errors."""
+        raise NotImplementedError
+
     def process_failure(self, done, timeout: float) -> str:
         """Why a finished child failed, never empty: timed out, killed by a signal, or its exit code and
         the last line it wrote to stderr."""

@@ -34,6 +34,7 @@ from dream_backup.engines.mc_history import McHistory
 from dream_backup.errors import ConfigError, EngineError
 
 OVERWRITE_NOT_ALLOWED = "Overwrite not allowed"
+RM_BATCH = 200  # object names per `mc rm`
 # mc names itself by the basename of its argv[0], so MC_PATH may have any file name.
 VERSION_LINE = re.compile(r"^\S+ version RELEASE\.\S+")
 
@@ -164,6 +165,25 @@ class McEngine(McHistory, Engine):
         done = self._run(["mb", "--ignore-existing", "--json", f"{side}/{bucket}"])
         if done.timed_out or self._errors(done.stdout) or done.returncode != 0:
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
+
+    def delete_keys(self, loc: Location, keys: list[str], timeout: float) -> CopyResult:
+        # `mc rm` of named objects (no --recursive: a name that is a folder is refused by mc, never
+        # emptied); a batch of names per process keeps argv short. mc prints one (indented) JSON object
+        # per removed object and an error object for each name it could not remove, then exits 1.
+        result = CopyResult()
+        for start in range(0, len(keys), RM_BATCH):
+            batch = keys[start:start + RM_BATCH]
+            done = self._run(["rm", "--json", *[self.target(loc, key) for key in batch]], timeout)
+            for obj in iter_json_objects(done.stdout):
+                if obj.get("status") == "error":
+                    result.errors.append(self.scrub(error_text(obj))[:500])
+                elif obj.get("status") == "success" and obj.get("key"):
+                    result.deleted += 1
+                    result.events.append(obj)
+            self.settle(result, done, timeout)
+            if done.timed_out:
+                break
+        return result
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
              on_event=None, keep_keys: bool = True) -> CopyResult:

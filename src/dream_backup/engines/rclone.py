@@ -98,6 +98,16 @@ class RcloneEngine(RcloneHistory, Engine):
         if done.timed_out or done.returncode != 0:
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
+    def delete_keys(self, loc: Location, keys: list[str], timeout: float) -> CopyResult:
+        # --files-from-raw names each key exactly (no filter patterns); rclone logs each deletion.
+        listed = self._keys_file(keys)
+        try:
+            done = self._run(["delete", self.remote(loc), "--files-from-raw", listed, "--use-json-log", "-v",
+                              "--stats", "0", *NETWORK_FLAGS], timeout)
+        finally:
+            os.unlink(listed)
+        return self.read_copy_log(done, timeout)
+
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
              on_event=None, keep_keys: bool = True) -> CopyResult:
         args = ["sync" if remove else "copy", self.remote(src), self.remote(dst),
