@@ -10,8 +10,9 @@ summary line always printed, copies that carry what mc's stream copy carries (ca
 Cache-Control, user metadata and lock fields, no tags), a mirror that stops at its first copy error
 unless --skip-errors, exit code 1 on copy errors, "Overwrite not allowed" errors with exit 0, `ls` of a
 bucket without a trailing '/' stats the bucket first, `stat` of a bucket needs `--no-list` (the double
-has no admin API), `rm` of named objects as cmd/rm-main.go removes them, and — switchable — the silent skips of real mc (AccessDenied on PUT is ignored: the
-success line is printed, nothing is uploaded, exit 0).
+has no admin API), `rm` of named objects as cmd/rm-main.go removes them, and — switchable — the silent
+skips of real mc (AccessDenied on PUT is ignored: the success line is printed, nothing is uploaded,
+exit 0).
 
 Switches for tests live in `mc-double.json` beside the executable that runs this module:
   {"silent_skip": ["glob", ...], "fail_copy": ["glob", ...], "hang": true, "hang_in": ["ls", ...],

@@ -176,7 +176,7 @@ class McEngine(McHistory, Engine):
             done = self._run(["rm", "--json", *[self.target(loc, key) for key in batch]], timeout)
             for obj in iter_json_objects(done.stdout):
                 if obj.get("status") == "error":
-                    result.errors.append(self.scrub(error_text(obj))[:500])
+                    result.add_error(self.scrub(error_text(obj))[:500])
                 elif obj.get("status") == "success" and obj.get("key"):
                     result.deleted += 1
                     result.events.append(obj)

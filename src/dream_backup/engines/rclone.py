@@ -106,7 +106,7 @@ class RcloneEngine(RcloneHistory, Engine):
                               "--stats", "0", *NETWORK_FLAGS], timeout)
         finally:
             os.unlink(listed)
-        return self.read_copy_log(done, timeout)
+        return self.settle(self.parse_copy_log(done.stderr.splitlines()), done, timeout)
 
     def copy(self, src: Location, dst: Location, *, remove: bool, overwrite: bool, timeout: float,
              on_event=None, keep_keys: bool = True) -> CopyResult:
