@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_failures_visible import PING, pings_server
 from tests.support.program import Deployment
 
 ENGINES = ["rclone", "mc"]
@@ -47,16 +48,20 @@ def held_line(run, bucket: str) -> dict:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_half_overwritten_is_held_then_accepted(deploy, engine, tmp_path):
-    d, books, bodies = seeded(deploy, engine, tmp_path)
-    rewritten = {key: os.urandom(len(body)) for key, body in list(bodies.items())[:PAGES // 2]}
-    for key, body in rewritten.items():
-        d.put(books, key, body)
+    with pings_server() as pings:
+        d, books, bodies = seeded(deploy, engine, tmp_path, BACKUP_HEALTHCHECK_URL=pings.base + PING)
+        rewritten = {key: os.urandom(len(body)) for key, body in list(bodies.items())[:PAGES // 2]}
+        for key, body in rewritten.items():
+            d.put(books, key, body)
 
-    dry = d.run("--dry-run")
-    assert dry.code == 0 and "would hold" in dry.stdout
-    assert dry.last("Dry run")["results"][books]["guard"]["changed"] == PAGES // 2
+        dry = d.run("--dry-run")
+        assert dry.code == 0 and "would hold" in dry.stdout
+        assert dry.last("Dry run")["results"][books]["guard"]["changed"] == PAGES // 2
 
-    run = d.run()
+        pings.requests.clear()
+        run = d.run()
+        assert [r.path for r in pings.requests] == [PING + "/start", PING + "/fail"]
+        assert b"held by the guard" in pings.requests[-1].body
     assert run.code == 1
     held = held_line(run, books)
     assert held["level"] == "ERROR" and held["guard_changed"] == PAGES // 2 and held["objects"] == 0
