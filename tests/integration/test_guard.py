@@ -5,16 +5,18 @@ state another account could forge is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_failures_visible import PING, pings_server
-from tests.support.program import Deployment
+from tests.support.program import PROGRAM, REPO, Deployment
 
 ENGINES = ["rclone", "mc"]
 PAGES = 20
@@ -173,3 +175,34 @@ def test_state_another_account_could_forge_is_refused(deploy, tmp_path, shared_d
     apps_state.unlink()
     run = d.run()
     assert run.code == 0 and "new-book/page.bin" in d.backup_keys(books)
+
+
+def backup_play(d: Deployment, tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    """playbooks/backup.yml on this machine, running the deployment's program and env file."""
+    wrapper = tmp_path / "dream-backup"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {PROGRAM} --env-file {d.env_file} \"$@\"\n")
+    wrapper.chmod(0o755)
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"backup_hosts": {"hosts": {"vps1": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", HOME=str(tmp_path))
+    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                           "playbooks/backup.yml", "-e", f"minio_backup_run_command={wrapper}", *extra],
+                          capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=600)
+
+
+def test_the_controller_accepts_a_held_night_for_named_buckets(deploy, tmp_path):
+    d, books, bodies = seeded(deploy, "rclone", tmp_path)
+    for key, body in list(bodies.items())[:PAGES // 2]:
+        d.put(books, key, os.urandom(len(body)))
+    held = backup_play(d, tmp_path)
+    assert held.returncode != 0 and "held by the guard" in held.stdout
+    unnamed = backup_play(d, tmp_path, "-e", "minio_backup_accept_changes=true")
+    assert unnamed.returncode != 0 and "name the buckets whose change you accept" in unnamed.stdout
+    before = d.log_path.stat().st_size
+    accepted = backup_play(d, tmp_path, "-e", "minio_backup_accept_changes=true",
+                           "-e", json.dumps({"minio_backup_run_buckets": [books]}))
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    line = next(r for r in d.log_since(before) if r["message"] == "Changes accepted")
+    assert line["bucket"] == books and line["changed"] == PAGES // 2
+    assert d.run().code == 0

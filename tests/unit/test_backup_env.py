@@ -147,6 +147,8 @@ BAD_VALUES = [
     ("BACKUP_TARGET_REGION", "", "BACKUP_TARGET_REGION"),
     ("BACKUP_S3_PROVIDER", "minio", "BACKUP_S3_PROVIDER"),
     ("BACKUP_LOCK_STALE_AFTER", "7 hours", "BACKUP_LOCK_STALE_AFTER"),
+    ("BACKUP_GUARD", "*=25,trash=of", "BACKUP_GUARD"),
+    ("BACKUP_GUARD_MIN_OBJECTS", "-5", "BACKUP_GUARD_MIN_OBJECTS"),
 ]
 
 # The program reads the file with str.splitlines(), which also breaks at \r, \v, \f, \x1c-\x1e, \x85,
