@@ -22,13 +22,16 @@ NEEDS_COPY = ("(t.size != s.size "
               "AND coalesce(s.mtime, 0) != 0 AND coalesce(t.mtime, 0) != 0 AND s.mtime > t.mtime))")
 # One pass over source LEFT JOIN target: keys missing at the target, and keys present on both sides
 # that the night would overwrite.
+# Rows with the same size and the same known MD5 cannot count (as listing.JOIN_CANDIDATES): filtered first,
+# so an unchanged bucket's rows never reach the expression.
 PLAN = ("SELECT coalesce(sum(t.key IS NULL), 0), coalesce(sum(t.key IS NOT NULL AND " + NEEDS_COPY + "), 0) "
-        "FROM main.objects s LEFT JOIN other.objects t ON t.key = s.key")
+        "FROM main.objects s LEFT JOIN other.objects t ON t.key = s.key "
+        "WHERE NOT coalesce(t.size = s.size AND coalesce(s.md5, '') != '' AND t.md5 = s.md5, 0)")
 CHANGED_SAMPLES = "".join(("SELECT s.key FROM main.objects s JOIN other.objects t ON t.key = s.key AND ",
                            NEEDS_COPY, " ORDER BY s.key LIMIT ?"))
-# Keys of the last successful backup that the source no longer lists.
-DELETED = ("SELECT count(*) FROM other.objects l WHERE NOT EXISTS "
-           "(SELECT 1 FROM main.objects s WHERE s.key = l.key)")
+# One pass over the last successful listing: its size, and its keys that the source no longer lists.
+DELETED = ("SELECT count(*), coalesce(sum(NOT EXISTS (SELECT 1 FROM main.objects s WHERE s.key = l.key)), 0) "
+           "FROM other.objects l")
 DELETED_SAMPLES = ("SELECT l.key FROM other.objects l WHERE NOT EXISTS "
                    "(SELECT 1 FROM main.objects s WHERE s.key = l.key) ORDER BY l.key LIMIT ?")
 
@@ -69,8 +72,8 @@ def count(source: Listing, target: Listing, last: Listing | None) -> Counts:
         counts.changed_keys = [key for (key,) in _query(source, target, CHANGED_SAMPLES, SAMPLES)]
     if last is not None:
         counts.has_last = True
+        last.count, counts.deleted = _query(source, last, DELETED)[0]
         counts.baseline = len(last)
-        counts.deleted = _query(source, last, DELETED)[0][0]
         if counts.deleted:
             counts.deleted_keys = [key for (key,) in _query(source, last, DELETED_SAMPLES, SAMPLES)]
     return counts

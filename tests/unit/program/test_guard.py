@@ -149,7 +149,9 @@ def test_state_directory_is_created_root_only_and_a_listing_survives(tmp_path):
     states.save("books", listing)
     assert not os.path.exists(listing.path)  # moved, not copied, on the same file system
     assert os.stat(states.file("books")).st_mode & 0o777 == 0o600
-    assert len(StateDir.open(str(tmp_path / "state")).last("books")) == 2
+    last = StateDir.open(str(tmp_path / "state")).last("books")
+    counts = guard.count(spooled(tmp_path, "now", {"a": Obj("a", 1, T0, None)}), spooled(tmp_path, "t", {}), last)
+    assert (counts.baseline, counts.deleted, counts.deleted_keys) == (2, 1, ["b"])
 
 
 def test_dry_run_does_not_create_the_directory(tmp_path):
