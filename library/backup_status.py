@@ -416,8 +416,9 @@ def bucket_report(name, metrics, log, drill, now, params):
     elif now - success > params["max_age_hours"] * 3600:  # unrounded: a limit of 0 h fails a success 10 s old
         problems.append(f"last success {report['last_success_age_hours']} h ago (max {params['max_age_hours']:g} h)")
     if result == "held":
-        problems.append(f"held by the guard: {report['changed_objects']} changed, {report['deleted_objects']} deleted "
-                        "at the source; restore production or accept the change (docs/guard.md)")
+        counts = (f": {report['changed_objects']} changed, {report['deleted_objects']} deleted at the source"
+                  if report["changed_objects"] is not None else " (its reason is in the log)")
+        problems.append(f"held by the guard{counts}; restore production or accept the change (docs/guard.md)")
     if drilled.get("verdict") not in (None, "pass"):
         problems.append(f"last drill {drilled.get('verdict')} on {report['drill_time']}"
                         + (f" ({drilled['note']})" if drilled.get("note") else ""))

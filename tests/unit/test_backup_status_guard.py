@@ -36,5 +36,8 @@ def test_held_from_the_log_alone_without_metrics(run_module, host):  # noqa: F81
     host.log_lines({"ts": stamp(time.time() - 50), "level": "ERROR", "message": "Mirror held", "bucket": "books",
                     "reason": REASON})
     host.metrics.unlink(missing_ok=True)
-    books = by_bucket(status(run_module, host))["books"]
+    report = status(run_module, host)
+    books = by_bucket(report)["books"]
     assert books["last_result"] == "held" and books["last_failure_reason"] == REASON
+    assert "books - held by the guard (its reason is in the log); restore production or accept the change " \
+           "(docs/guard.md)" in report["problems"]
