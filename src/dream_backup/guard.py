@@ -7,8 +7,10 @@ one anti-join of the last successful listing and the source; only the sample key
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
+from dream_backup.errors import EngineError
 from dream_backup.listing import Listing, _connect
 
 SAMPLES = 20
@@ -55,12 +57,15 @@ class Counts:
 
 
 def _query(source: Listing, other: Listing, sql: str, *params):
-    db = _connect(source.path)
     try:
-        db.execute("ATTACH DATABASE ? AS other", (other.path,))
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
+        db = _connect(source.path)
+        try:
+            db.execute("ATTACH DATABASE ? AS other", (other.path,))
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise EngineError(f"the guard could not compare the listings {source.path} and {other.path}: {exc}") from None
 
 
 def count(source: Listing, target: Listing, last: Listing | None) -> Counts:

@@ -235,13 +235,13 @@ def run(ctx, args) -> int:
     if args.dry_run:
         states = StateDir.open(config.state_dir, create=False)
         for bucket in buckets:
-            states.check(bucket)
+            states.last(bucket)
         return dry_run(ctx, engine, buckets, states)
     with lock.hold(config.lock_file):
         # Checked before anything is touched: a forged state refuses the whole run (exit 2).
         states = StateDir.open(config.state_dir)
         for bucket in buckets:
-            states.check(bucket)
+            states.last(bucket)
         return backup(ctx, engine, buckets, states, accept=args.accept_changes)
 
 
