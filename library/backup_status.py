@@ -139,6 +139,8 @@ status:
           last_success_source: metrics
           last_result: ok
           last_failure_reason: null
+          changed_objects: 0
+          deleted_objects: 0
           objects: 12
           bytes: 3145728
           duration_seconds: 4.2
@@ -275,12 +277,12 @@ def parse_backup_log(text):
     buckets = {}
     for record in json_lines(text):
         bucket, message = record.get("bucket"), record.get("message")
-        if not isinstance(bucket, str) or message not in ("Completed mirror", "Mirror failed"):
+        if not isinstance(bucket, str) or message not in ("Completed mirror", "Mirror failed", "Mirror held"):
             continue
         entry = buckets.setdefault(bucket, {"completed": None, "last": None, "reason": None})
         ts = parse_time(record.get("ts"))
         entry["last"] = message
-        entry["reason"] = record.get("reason") if message == "Mirror failed" else None
+        entry["reason"] = record.get("reason") if message in ("Mirror failed", "Mirror held") else None
         if message == "Completed mirror" and ts is not None:
             entry["completed"] = ts
     return buckets
@@ -397,10 +399,15 @@ def days(now, epoch):
     return None if epoch is None else round((now - epoch) / 86400, 2)
 
 
+def count(value):
+    return None if value is None else int(value)
+
+
 def bucket_report(name, metrics, log, drill, now, params):
     m = {metric: metrics.get((metric, name)) for metric in (
         "dream_backup_last_success_timestamp_seconds", "dream_backup_bucket_success", "dream_backup_objects",
-        "dream_backup_bytes", "dream_backup_duration_seconds", "dream_backup_drill_last_success_timestamp_seconds")}
+        "dream_backup_bytes", "dream_backup_duration_seconds", "dream_backup_drill_last_success_timestamp_seconds",
+        "dream_backup_changed_objects", "dream_backup_deleted_objects", "dream_backup_bucket_held")}
     logged = log.get(name, {})
     drilled = drill.get(name, {})
     success, source = m["dream_backup_last_success_timestamp_seconds"], "metrics"
@@ -409,7 +416,9 @@ def bucket_report(name, metrics, log, drill, now, params):
     if m["dream_backup_bucket_success"] is not None:
         result = "ok" if m["dream_backup_bucket_success"] == 1 else "failed"
     else:
-        result = {"Completed mirror": "ok", "Mirror failed": "failed"}.get(logged.get("last"))
+        result = {"Completed mirror": "ok", "Mirror failed": "failed", "Mirror held": "held"}.get(logged.get("last"))
+    if m["dream_backup_bucket_held"] == 1 or (result == "failed" and logged.get("last") == "Mirror held"):
+        result = "held"  # the guard held the night (docs/guard.md): a failure that needs a decision
     last_pass = m["dream_backup_drill_last_success_timestamp_seconds"]
     if drilled.get("last_pass") is not None and (last_pass is None or drilled["last_pass"] > last_pass):
         last_pass = drilled["last_pass"]
@@ -419,7 +428,9 @@ def bucket_report(name, metrics, log, drill, now, params):
         "last_success_age_hours": hours(now, success),
         "last_success_source": source if success is not None else None,
         "last_result": result,
-        "last_failure_reason": logged.get("reason") if result == "failed" else None,
+        "last_failure_reason": logged.get("reason") if result in ("failed", "held") else None,
+        "changed_objects": count(m["dream_backup_changed_objects"]),
+        "deleted_objects": count(m["dream_backup_deleted_objects"]),
         "objects": None if m["dream_backup_objects"] is None else int(m["dream_backup_objects"]),
         "bytes": None if m["dream_backup_bytes"] is None else int(m["dream_backup_bytes"]),
         "duration_seconds": m["dream_backup_duration_seconds"],
@@ -437,6 +448,10 @@ def bucket_report(name, metrics, log, drill, now, params):
         problems.append("no successful backup recorded")
     elif now - success > params["max_age_hours"] * 3600:  # unrounded: a limit of 0 h fails a success 10 s old
         problems.append(f"last success {report['last_success_age_hours']} h ago (max {params['max_age_hours']:g} h)")
+    if result == "held":
+        counts = (f": {report['changed_objects']} changed, {report['deleted_objects']} deleted at the source"
+                  if report["changed_objects"] is not None else " (its reason is in the log)")
+        problems.append(f"held by the guard{counts}; restore production or accept the change (docs/guard.md)")
     if drilled.get("verdict") not in (None, "pass"):
         problems.append(f"last drill {drilled.get('verdict')} on {report['drill_time']}"
                         + (f" ({drilled['note']})" if drilled.get("note") else ""))

@@ -106,7 +106,9 @@ def rows_of(entry):
     exit_text = "-" if exit_code is None else f"{exit_code} ({status.get('exit_meaning')})"
     for bucket in status.get("buckets") or [{"bucket": "-", "problems": []}]:
         drill = bucket.get("drill_verdict") or "never"
-        rows.append([entry["host"], bucket["bucket"], entry["state"], cell(bucket.get("last_success")),
+        # A bucket the guard held (docs/guard.md) says so in the state column: it needs a decision.
+        state = "held" if bucket.get("last_result") == "held" else entry["state"]
+        rows.append([entry["host"], bucket["bucket"], state, cell(bucket.get("last_success")),
                      cell(bucket.get("last_success_age_hours")), cell(bucket.get("objects")),
                      human_bytes(bucket.get("bytes")), cell(bucket.get("duration_seconds")), exit_text, drill,
                      cell(bucket.get("drill_age_days")), cell(bucket.get("restorable_since")), estimate(bucket),

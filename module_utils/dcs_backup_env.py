@@ -49,6 +49,9 @@ KINDS = {
     "BACKUP_VERIFY_SLICES": "positive_int",
     "BACKUP_REHEARSAL_BUCKET": "bucket",
     "BACKUP_RTO_BUDGET_HOURS": "positive_int",
+    "BACKUP_GUARD": "guard",
+    "BACKUP_GUARD_MIN_OBJECTS": "count",
+    "BACKUP_STATE_DIR": "abspath",
 }
 
 # The S3 providers rclone 1.60 knows (`rclone help backend s3`, option --s3-provider). The mc engine
@@ -71,6 +74,7 @@ _BANDWIDTH_UNITS = {"B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G
                     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 BANDWIDTH_FORMS = ("a number with a unit: KiB, MiB, GiB (1024-based) or K, M, G (1000-based), "
                    "optionally followed by /s, such as 512KiB or 20M")
+_PERCENT = re.compile(r"^[0-9]{1,3}(\.[0-9]+)?$")
 _BOOLS = {"true", "false", "yes", "no", "1", "0", "on", "off"}
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9._-]+$")
 # AWS-style names (us-east-1), and the other spellings S3 services use (fr-par, auto, default).
@@ -86,6 +90,27 @@ def bucket_error(name):
     if _IPV4.match(name):
         return "must not look like an IP address"
     return None
+
+
+def guard_thresholds(value):
+    """BACKUP_GUARD (``*=25,trash=off``) as {bucket or '*': percent, or None for off}; ValueError names
+    what is wrong. A percent is a number from 0 to 100 of the objects in the bucket's last backup."""
+    thresholds = {}
+    for entry in value.split(","):
+        name, equals, setting = (part.strip() for part in entry.partition("="))
+        if not equals or not name or not setting:
+            raise ValueError(f"entry '{entry.strip()}' is not BUCKET=PERCENT or BUCKET=off")
+        if name != "*" and bucket_error(name):
+            raise ValueError(f"entry '{entry.strip()}': '{name}' is neither '*' nor a bucket name")
+        if name in thresholds:
+            raise ValueError(f"names '{name}' more than once")
+        if setting == "off":
+            thresholds[name] = None
+        elif _PERCENT.match(setting) and float(setting) <= 100:
+            thresholds[name] = float(setting)
+        else:
+            raise ValueError(f"entry '{entry.strip()}': '{setting}' is neither a percent from 0 to 100 nor off")
+    return thresholds
 
 
 def bandwidth_bytes(value):
@@ -186,6 +211,15 @@ def _kind_error(kind, value, engine="mc"):
         return None if rate >= 1 else "must be at least 1 byte per second"
     if kind == "url_optional":
         return None if not value else _endpoint_error(value, optional_path=True)
+    if kind == "guard":
+        try:
+            guard_thresholds(value)
+        except ValueError as exc:
+            return f"{exc} (expected comma-separated BUCKET=PERCENT or BUCKET=off, '*' for every other bucket, " \
+                "such as *=25,trash=off)"
+        return None
+    if kind == "count":
+        return None if re.match(r"^[0-9]{1,12}$", value) else "must be a whole number (0 or more)"
     if kind == "positive_int":
         return None if value.isdigit() and int(value) >= 1 else "must be a whole number of at least 1"
     raise AssertionError(f"unknown kind {kind}")

@@ -42,7 +42,10 @@ def backup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"dream-backup {VERSION}")
     parser.add_argument("--bucket", action="append", type=bucket_name, help="back up only this bucket (repeatable)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="compute the plan from listings and print it; copy nothing")
+                        help="compute the plan from listings and print it, with the guard's counts; copy nothing")
+    parser.add_argument("--accept-changes", action="store_true",
+                        help="run once with the guard off for these buckets (--bucket, else all) and log who "
+                             "accepted what (docs/guard.md)")
     json_flag(parser, "print the per-bucket results as JSON")
 
 

@@ -37,8 +37,12 @@ DEFAULTS = {
     "BACKUP_VERIFY_SLICES": "30",  # verify-content: each object's content is checked once per this many days
     "BACKUP_REHEARSAL_BUCKET": "dream-backup-rehearsal",  # rehearse: scratch bucket on the production server
     "BACKUP_RTO_BUDGET_HOURS": "24",  # rehearse: the restore time allowed per bucket, exported with the estimate
+    "BACKUP_GUARD": "*=25,trash=off",  # the inventory's minio_backup_guard default (docs/guard.md)
+    "BACKUP_GUARD_MIN_OBJECTS": "100",
+    "BACKUP_STATE_DIR": "/var/lib/dream-backup",  # root's alone; survives reboots (the guard's last listings)
 }
 LOCK_STALE_MARGIN = 3600.0
+GUARD_DEFAULT_PERCENT = 25.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -95,6 +99,9 @@ class Config:
     verify_slices: int = 30
     rehearsal_bucket: str = "dream-backup-rehearsal"
     rto_budget_hours: int = 24
+    guard: tuple[tuple[str, float | None], ...] = (("*", 25.0), ("trash", None))
+    guard_min_objects: int = 100
+    state_dir: str = "/var/lib/dream-backup"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -104,6 +111,12 @@ class Config:
         """Path inside the target bucket where ``bucket`` is mirrored: [<prefix>/]<bucket>[/<key_prefix>]."""
         parts = [p for p in (self.target_prefix, bucket, key_prefix.strip("/")) if p]
         return "/".join(parts)
+
+    def guard_threshold(self, bucket: str) -> float | None:
+        """The guard's percent for ``bucket`` (None: off); a bucket neither named nor covered by '*'
+        gets the program's default."""
+        thresholds = dict(self.guard)
+        return thresholds.get(bucket, thresholds.get("*", GUARD_DEFAULT_PERCENT))
 
 
 def read_trusted_text(path: str) -> str:
@@ -198,6 +211,9 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         verify_slices=int(merged["BACKUP_VERIFY_SLICES"]),
         rehearsal_bucket=merged["BACKUP_REHEARSAL_BUCKET"],
         rto_budget_hours=int(merged["BACKUP_RTO_BUDGET_HOURS"]),
+        guard=tuple(envspec.guard_thresholds(merged["BACKUP_GUARD"]).items()),
+        guard_min_objects=int(merged["BACKUP_GUARD_MIN_OBJECTS"]),
+        state_dir=merged["BACKUP_STATE_DIR"],
     )
 
 

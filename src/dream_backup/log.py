@@ -17,6 +17,9 @@ MIRROR_FAILED = "Mirror failed"
 BACKUP_FAILED = "Backup failed"
 BACKUP_COMPLETED = "Backup completed"
 MIRROR_EVENT = "Mirror event"
+MIRROR_HELD = "Mirror held"
+CHANGES_ACCEPTED = "Changes accepted"
+GUARD_STATE_NOT_SAVED = "Guard state not saved"
 BACKUP_SKIPPED = "Backup skipped: another run is in progress"
 
 

@@ -36,6 +36,11 @@ HELP = {
                                               "passing rehearsal's rates and the backup's size.",
     "dream_backup_rto_budget_seconds": "Restore time allowed for the bucket (BACKUP_RTO_BUDGET_HOURS), exported "
                                        "with its estimate.",
+    "dream_backup_changed_objects": "Objects on both sides that the last backup run of the bucket found would be "
+                                    "overwritten (the guard's count).",
+    "dream_backup_deleted_objects": "Objects deleted at the source since the last successful backup of the "
+                                    "bucket (the guard's count).",
+    "dream_backup_bucket_held": "1 if the guard held the last mirror of the bucket (nothing copied), else 0.",
 }
 # Label values are quoted strings in which backslash, double quote and newline are escaped.
 _LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')

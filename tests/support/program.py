@@ -124,6 +124,7 @@ class Deployment:
             "BACKUP_TARGET_PREFIX": self.prefix,
             "BACKUP_LOCK_FILE": str(self.root / "dream-backup.lock"),
             "RESTORE_DRILL_LOG": str(self.root / "minio-restore-drill.log"),
+            "BACKUP_STATE_DIR": str(self.root / "state"),
         }
         variables.update(self.overrides)
         return {k: v for k, v in variables.items() if v is not None}

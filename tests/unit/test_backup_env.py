@@ -150,6 +150,8 @@ BAD_VALUES = [
     ("BACKUP_REHEARSAL_BUCKET", "Scratch_Bucket", "BACKUP_REHEARSAL_BUCKET"),
     ("BACKUP_RTO_BUDGET_HOURS", "0", "BACKUP_RTO_BUDGET_HOURS"),
     ("BACKUP_RTO_BUDGET_HOURS", "1.5", "BACKUP_RTO_BUDGET_HOURS"),
+    ("BACKUP_GUARD", "*=25,trash=of", "BACKUP_GUARD"),
+    ("BACKUP_GUARD_MIN_OBJECTS", "-5", "BACKUP_GUARD_MIN_OBJECTS"),
 ]
 
 # The program reads the file with str.splitlines(), which also breaks at \r, \v, \f, \x1c-\x1e, \x85,

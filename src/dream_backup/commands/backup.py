@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pwd
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from dream_backup import health, lock, outcome, verify
+from dream_backup import guard, health, lock, outcome, verify
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
 from dream_backup.listing import Listing, only_in, pairs
 from dream_backup.log import (
     BACKUP_COMPLETED,
     BACKUP_FAILED,
+    CHANGES_ACCEPTED,
     COMPLETED_MIRROR,
+    GUARD_STATE_NOT_SAVED,
     MIRROR_EVENT,
     MIRROR_FAILED,
+    MIRROR_HELD,
     STARTING_MIRROR,
 )
 from dream_backup.report import human_bytes, one_line, table
+from dream_backup.state import StateDir
 
 
 @dataclass
@@ -34,6 +40,13 @@ class BucketResult:
     changed_during_run: int = 0
     deleted: int = 0
     reason: str | None = None
+    guard_changed: int = 0  # objects on both sides the night would overwrite (docs/guard.md)
+    guard_deleted: int = 0  # objects deleted at the source since the last successful backup
+    held: bool = False
+
+
+class Held(EngineError):
+    """The guard held the bucket: nothing was copied."""
 
 
 def mirror_locations(config, bucket: str) -> tuple[Location, Location]:
@@ -60,7 +73,37 @@ def prefetch(pool: ThreadPoolExecutor, engine, config, buckets) -> dict:
     return {bucket: spool_both(pool, engine, config, bucket) for bucket in buckets}
 
 
-def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
+def accepted_by() -> str:
+    """Who accepted a held night: the sudo caller, else the login name, else the running account."""
+    if os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
+    try:
+        return os.getlogin()
+    except OSError:
+        pass
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def check_guard(ctx, bucket: str, counts: guard.Counts, result: BucketResult, accept: bool) -> None:
+    """Hold the bucket (raise Held) when the night looks like a disaster, unless it was accepted."""
+    result.guard_changed, result.guard_deleted = counts.changed, counts.deleted
+    percent = ctx.config.guard_threshold(bucket)
+    reason = guard.hold_reason(counts, percent, ctx.config.guard_min_objects)
+    if accept:
+        ctx.log.warning(CHANGES_ACCEPTED, bucket=bucket, accepted_by=accepted_by(), changed=counts.changed,
+                        deleted=counts.deleted, baseline=counts.baseline, would_hold=reason is not None,
+                        reason=guard.describe(counts, percent))
+    elif reason:
+        result.held = True
+        raise Held(f"held by the guard: {reason}; if this change is real, run dream-backup --accept-changes "
+                   f"--bucket {bucket} (docs/guard.md)")
+
+
+def mirror_bucket(ctx, engine, bucket: str, listings, states: StateDir | None = None,
+                  accept: bool = False) -> BucketResult:
     config, log = ctx.config, ctx.log
     started = time.monotonic()
     result = BucketResult()
@@ -72,11 +115,13 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
             with contextlib.suppress(EngineError):
                 spooled.append(future.result())
         before, target = (listing.result() for listing in listings)
+        last = states.last(bucket) if states else None
+        counts = guard.count(before, target, last)
+        check_guard(ctx, bucket, counts, result, accept)
         copied = CopyResult()
         # A plan that holds no key also has no mismatch (whatever differs is copied), so an unchanged
-        # bucket is compared once.
-        planned = any(verify.needs_copy(s, t) for _, s, t in pairs(before, target, skip_identical=True))
-        if planned or (config.remove and next(only_in(target, before), None) is not None):
+        # bucket is compared once (the guard's join, in SQL).
+        if counts.planned or (config.remove and next(only_in(target, before), None) is not None):
             copied = engine.copy(src, dst, remove=config.remove, overwrite=True, timeout=config.timeout,
                                  on_event=lambda event: log_event(ctx, bucket, event))
             if copied.errors:
@@ -105,6 +150,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
         result.verified = len(before) - len(changed)
         result.changed_during_run = len(changed)
         result.deleted = copied.deleted
+        save_state(ctx, states, bucket, before, counts)
     except EngineError as exc:
         result.reason = str(exc)
     finally:
@@ -114,9 +160,24 @@ def mirror_bucket(ctx, engine, bucket: str, listings) -> BucketResult:
     fields = {k: v for k, v in asdict(result).items() if k not in ("verdict", "reason")}
     if result.verdict == "ok":
         log.info(COMPLETED_MIRROR, bucket=bucket, **fields)
+    elif result.held:
+        log.error(MIRROR_HELD, bucket=bucket, reason=result.reason, **fields)
     else:
         log.error(MIRROR_FAILED, bucket=bucket, reason=result.reason, **fields)
     return result
+
+
+def save_state(ctx, states: StateDir | None, bucket: str, before: Listing, counts: guard.Counts) -> None:
+    """The source listing just backed up becomes the bucket's last successful one. Skipped when its keys
+    are those of the last one (nothing deleted, as many objects): an unchanged night writes nothing.
+    A failure to save is a warning: the guard then compares with an older listing, which only errs
+    towards holding."""
+    if states is None or (counts.has_last and not counts.deleted and counts.source == counts.baseline):
+        return
+    try:
+        states.save(bucket, before)
+    except OSError as exc:
+        ctx.log.warning(GUARD_STATE_NOT_SAVED, bucket=bucket, reason=f"{states.file(bucket)}: {exc.strerror}")
 
 
 def log_event(ctx, bucket: str, event: dict) -> None:
@@ -125,7 +186,7 @@ def log_event(ctx, bucket: str, event: dict) -> None:
     ctx.log.info(MIRROR_EVENT, bucket=bucket, event=ctx.scrub.value(event))
 
 
-def dry_run(ctx, engine, buckets) -> int:
+def dry_run(ctx, engine, buckets, states: StateDir | None = None) -> int:
     rows, code, plans = [], EXIT_OK, {}
     for bucket in buckets:
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -135,25 +196,34 @@ def dry_run(ctx, engine, buckets) -> int:
             keys = verify.plan_pairs(pairs(source, target, skip_identical=True))
             size = source.sizes(keys)
             deletions = sum(1 for _ in only_in(target, source)) if ctx.config.remove else 0
+            counts = guard.count(source, target, states.last(bucket) if states else None)
         except EngineError as exc:
-            rows.append([bucket, "-", "-", f"error: {exc}"])
+            rows.append([bucket, "-", "-", "-", "-", "-", f"error: {exc}"])
             code = EXIT_FAILURE
             continue
         finally:
             for future in futures:
                 if future.exception() is None:
                     future.result().remove()
-        plans[bucket] = {"objects": len(keys), "bytes": size, "keys": keys[:20], "deletions": deletions}
+        percent = ctx.config.guard_threshold(bucket)
+        held = guard.hold_reason(counts, percent, ctx.config.guard_min_objects)
+        verdict = "off" if percent is None else ("would hold" if held else "pass")
+        plans[bucket] = {"objects": len(keys), "bytes": size, "keys": keys[:20], "deletions": deletions,
+                         "guard": {"changed": counts.changed, "deleted": counts.deleted,
+                                   "baseline": counts.baseline, "verdict": verdict,
+                                   "reason": guard.describe(counts, percent)}}
         note = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
         if deletions:
             note = f"would delete {deletions}; " + note
-        rows.append([bucket, str(len(keys)), human_bytes(size), note])
+        rows.append([bucket, str(len(keys)), human_bytes(size), str(counts.changed), str(counts.deleted),
+                     verdict, note])
     ctx.log.info("Dry run", results=plans)
-    failed = [row[0] for row in rows if row[3].startswith("error: ")]
+    failed = [row[0] for row in rows if row[-1].startswith("error: ")]
     if failed:
         ctx.log.error(BACKUP_FAILED, dry_run=True, reason=f"dry run: listing failed for {', '.join(failed)}")
     print("Dry run: nothing was copied.")
-    print(table(["bucket", "would copy", "bytes", "first keys"], rows))
+    print(table(["bucket", "would copy", "bytes", "overwritten", "deleted at source", "guard", "first keys"],
+                rows))
     return code
 
 
@@ -162,12 +232,19 @@ def run(ctx, args) -> int:
     buckets = args.bucket or list(config.buckets)
     engine = ctx.engine()
     if args.dry_run:
-        return dry_run(ctx, engine, buckets)
+        states = StateDir.open(config.state_dir, create=False)
+        for bucket in buckets:
+            states.last(bucket)
+        return dry_run(ctx, engine, buckets, states)
     with lock.hold(config.lock_file):
-        return backup(ctx, engine, buckets)
+        # Checked before anything is touched: a forged state refuses the whole run (exit 2).
+        states = StateDir.open(config.state_dir)
+        for bucket in buckets:
+            states.last(bucket)
+        return backup(ctx, engine, buckets, states, accept=args.accept_changes)
 
 
-def backup(ctx, engine, buckets) -> int:
+def backup(ctx, engine, buckets, states: StateDir | None = None, accept: bool = False) -> int:
     config, log = ctx.config, ctx.log
     health.ping(config.healthcheck_url, "start", log)
     results: dict[str, BucketResult] = {}
@@ -187,8 +264,8 @@ def backup(ctx, engine, buckets) -> int:
                           "(or object lock), or set BACKUP_REQUIRE_VERSIONING=false")
         if reason is None:
             for bucket in buckets:
-                results[bucket] = mirror_bucket(ctx, engine, bucket, listings[bucket])
-            failed = [b for b, r in results.items() if r.verdict != "ok"]
+                results[bucket] = mirror_bucket(ctx, engine, bucket, listings[bucket], states, accept)
+            failed = [f"{b} (held by the guard)" if r.held else b for b, r in results.items() if r.verdict != "ok"]
             if failed:
                 reason = f"{len(failed)} of {len(results)} buckets failed: {', '.join(failed)}"
             samples = bucket_samples(results)
@@ -220,6 +297,9 @@ def bucket_samples(results: dict[str, BucketResult]) -> dict[tuple[str, str], fl
         samples[("dream_backup_objects", bucket)] = r.objects
         samples[("dream_backup_bytes", bucket)] = r.bytes
         samples[("dream_backup_duration_seconds", bucket)] = r.seconds
+        samples[("dream_backup_changed_objects", bucket)] = r.guard_changed
+        samples[("dream_backup_deleted_objects", bucket)] = r.guard_deleted
+        samples[("dream_backup_bucket_held", bucket)] = int(r.held)
         if r.verdict == "ok":
             samples[("dream_backup_last_success_timestamp_seconds", bucket)] = now
     return samples
