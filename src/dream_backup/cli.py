@@ -147,7 +147,8 @@ class Command:
 
     @property
     def skipped(self) -> str:
-        return f"{self.failed.split()[0]} skipped: another run is in progress"
+        # "Restore rehearsal failed" -> "Restore rehearsal skipped: …" (the whole name of what was skipped)
+        return f"{self.failed.rsplit(' ', 1)[0]} skipped: another run is in progress"
 
 
 COMMANDS = {

@@ -183,6 +183,7 @@ def test_a_second_rehearsal_on_the_host_exits_75_and_writes_nothing(deploy):
         run = d.run("rehearse", "--bucket", books)
         assert run.code == 75
         assert "dream-backup.lock.rehearsal" in run.log[-1]["reason"] and run.log[-1]["level"] == "WARNING"
+        assert run.log[-1]["message"] == "Restore rehearsal skipped: another run is in progress"
         assert "Starting restore rehearsal" not in run.messages()
         assert not d.src.bucket_exists(scratch)
         assert d.run().code == 0  # the backup does not wait for a rehearsal
