@@ -300,3 +300,13 @@ def test_best_effort_keeps_each_valid_value_from_its_highest_layer_and_every_sec
 def test_best_effort_never_raises(tmp_path):
     values, secrets = config.best_effort(str(tmp_path / "absent.env"), environ={})
     assert values["MINIO_BACKUP_LOG"] == "/var/log/minio-backup.log" and secrets == ()
+
+
+def test_the_healthcheck_url_is_scrubbed_like_the_keys(make_config):
+    """Its token lets anyone ping success: every log line and message the program writes loses it."""
+    from dream_backup.log import Scrubber  # noqa: PLC0415
+
+    url = "https://hc-ping.com/3f9c-secret-token"
+    config = make_config(BACKUP_HEALTHCHECK_URL=url)
+    assert url in config.secrets
+    assert "3f9c-secret-token" not in Scrubber(config.secrets)(f"ping {url}/fail failed: HTTP 500")
