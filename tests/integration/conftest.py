@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +40,15 @@ def deploy(s3_world: S3World, tmp_path):
         return d
 
     return make
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every account can reach (pytest's own temp dirs are 0700), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="dcs-shared-"))
+    path.chmod(0o755)
+    yield path
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import os
 import pwd
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -136,15 +135,6 @@ def test_trash_with_the_guard_off_is_mirrored(deploy, engine, tmp_path):
     assert run.code == 0, run.log
     assert "Mirror held" not in run.messages()
     assert d.read(trash, "purged-3", side="backup") == b"new"
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory every account can reach (pytest's own temp dirs are 0700), removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="dcs-guard-"))
-    path.chmod(0o755)
-    yield path
-    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
 
 
 def test_state_another_account_could_forge_is_refused(deploy, tmp_path, shared_dir):

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -53,15 +52,6 @@ def holding(path: Path, text: str = "", as_nobody: bool = True):
 
 def as_nobody(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([*AS_NOBODY, *argv], capture_output=True, text=True, timeout=60, check=False)
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory every account can reach (pytest's own temp dirs are 0700), removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="dcs-hostile-"))
-    path.chmod(0o755)
-    yield path
-    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
 
 
 def seed_book(d, book: str, config: bytes = b'{"title": "T"}') -> None:
