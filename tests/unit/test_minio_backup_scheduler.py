@@ -68,7 +68,9 @@ def test_default_calendar_is_the_cron_default_minute_and_the_units_verify(tmp_pa
     assert [line for line in service if line.startswith("ExecStart=")] == [
         f"ExecStart={wrapper}", f"ExecStart={wrapper} verify-content"]
     assert "StandardOutput=append:/var/log/minio-backup.cron.log" in service
-    assert "ReadWritePaths=-/var/log -/run/dream-backup -/var/lib/prometheus/node-exporter" in service
+    # The guard's state directory too: under ProtectSystem=strict a backup could not keep its last listing.
+    assert ("ReadWritePaths=-/var/log -/run/dream-backup -/var/lib/prometheus/node-exporter -/var/lib/dream-backup"
+            in service)
     assert not [line for line in service if line.startswith("OnFailure=")]
     verify(tmp_path, units)
 
