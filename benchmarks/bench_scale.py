@@ -8,6 +8,7 @@ same backup path (nothing to copy either) run alternately, twice each; the faste
 Memory: VmHWM of the program's python process alone (the engines are children, not counted).
 
     .venv/bin/python -m benchmarks.bench_scale [--sizes 50000,100000,200000]
+        [--baseline-program OLD.pyz [--baseline-omit NAME,...]]  (an earlier build in the same rounds)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.backup_vs_rclone import RCLONE, rclone_env, timed
+from benchmarks.backup_vs_rclone import RCLONE, add_baseline_arguments, rclone_env, run_program, timed
 from benchmarks.table import load_average, print_timings
 from tests.support.program import Deployment
 from tests.support.s3world import S3World
@@ -57,9 +58,10 @@ def add_objects(env: dict[str, str], bucket: str | None, backup_path: str, start
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="50000,100000,200000", help="bucket sizes, ascending")
+    add_baseline_arguments(parser)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
+    rows, baselines = [], []
     with tempfile.TemporaryDirectory(prefix="dcs-bench-scale-") as tmp, \
             S3World.start(Path(tmp) / "s3", names=["primary", "offsite"]) as world:
         work = Path(tmp)
@@ -77,7 +79,7 @@ def main() -> int:
             seeded = time.monotonic() - started
             first = d.run(timeout=3600)
             assert first.code == 0, first.stderr
-            raw_times, program_times, peaks = [], [], []
+            raw_times, program_times, baseline_times, peaks = [], [], [], []
             for _ in range(ROUNDS):
                 raw_times.append(timed([RCLONE, "copy", "--checksum", f"SRC:{bucket}",
                                         f"DST:{d.target_bucket}/program/{bucket}"], env))
@@ -88,7 +90,12 @@ def main() -> int:
                 result = again.last("Backup completed")["results"][bucket]
                 assert result["objects"] == 0 and result["verified"] == size, result
                 peaks.append(again.peak_rss_kib * 1024)
+                if args.baseline_program:
+                    started = time.monotonic()
+                    assert run_program(d, args.baseline_program, args.baseline_omit, timeout=3600).code == 0
+                    baseline_times.append(time.monotonic() - started)
             rows.append((size, max(peaks), min(program_times), min(raw_times), seeded))
+            baselines.append((size, min(program_times), min(baseline_times or [float("nan")])))
             print(f"{size} objects: program {min(program_times):.2f} s, raw {min(raw_times):.2f} s, "
                   f"peak {max(peaks) / 2**20:.1f} MiB (seeded in {seeded:.0f} s; "
                   f"load average {load_average()})", flush=True)
@@ -101,6 +108,11 @@ def main() -> int:
                    for size, rss, program, raw, _ in rows])
     print(f"RSS slope {slope:.0f} bytes/object (goal <= {GOAL_SLOPE}){'' if slope <= GOAL_SLOPE else '  MISSED'}; "
           f"extrapolated to 1,000,000 objects: {at_million / 2**20:.1f} MiB")
+    if args.baseline_program:
+        print()
+        print(f"{'objects':>8} {'this build s':>13} {'baseline s':>11} {'ratio':>6}  ({args.baseline_program})")
+        for size, program, baseline in baselines:
+            print(f"{size:>8} {program:>13.2f} {baseline:>11.2f} {program / baseline:>6.2f}")
     return 0
 
 

@@ -75,6 +75,7 @@ class Deployment:
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     prefix: str = "vps-test"
     overrides: dict = field(default_factory=dict)
+    program: Path = PROGRAM  # another build of the program, for a benchmark that compares two
 
     def __post_init__(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -159,14 +160,14 @@ class Deployment:
     def run(self, *args: str, env: dict | None = None, timeout: float = 300, measure_rss: bool = False) -> Run:
         before = self._log_size()
         wrapper = [sys.executable, "-c", RSS_WRAPPER] if measure_rss else [sys.executable]
-        proc = subprocess.run([*wrapper, str(PROGRAM), "--env-file", str(self.env_file), *args],
+        proc = subprocess.run([*wrapper, str(self.program), "--env-file", str(self.env_file), *args],
                               capture_output=True, text=True, timeout=timeout, env=self._env(env), check=False)
         return Run(proc.returncode, proc.stdout, proc.stderr, self.log_since(before))
 
     def start(self, *args: str, env: dict | None = None) -> RunningProgram:
         """The program in the background, for tests that act while it runs (only this run's log counts)."""
         before = self._log_size()
-        proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(self.env_file), *args],
+        proc = subprocess.Popen([sys.executable, str(self.program), "--env-file", str(self.env_file), *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env))
         return RunningProgram(self, proc, before)
 
