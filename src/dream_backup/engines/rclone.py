@@ -19,6 +19,7 @@ NETWORK_FLAGS = ["--retries", "2", "--low-level-retries", "3", "--contimeout", "
 
 class RcloneEngine(RcloneHistory, Engine):
     name = "rclone"
+    lossy_listings = True  # for some BACKUP_S3_PROVIDER values (docs/unstorable.md)
 
     def __init__(self, config, scrub):
         super().__init__(config, scrub)
@@ -66,6 +67,15 @@ class RcloneEngine(RcloneHistory, Engine):
         if done.returncode != 0 or not first.startswith("rclone v"):
             raise ConfigError(f"{self.configured_binary()} is not rclone ('version' printed {first[:80]!r})")
         return first
+
+    def unstorable_reason(self) -> str:
+        # rclone asks only some providers for URL-encoded listings (its provider quirks); forcing it on
+        # a server that ignores the request for one kind of listing (SeaweedFS's version listing) would
+        # silently turn '+' into a space and '%41' into 'A' in every key that holds them.
+        return (f"rclone lists the backup server without URL encoding for BACKUP_S3_PROVIDER="
+                f"{self.config.s3_provider}, and the server writes the control characters of these keys as "
+                "U+FFFD: their bytes are copied under the exact key, but rclone can neither verify nor restore "
+                "them by name (docs/unstorable.md)")
 
     @staticmethod
     def remote(loc: Location, key: str = "") -> str:
