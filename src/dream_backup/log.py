@@ -20,6 +20,7 @@ MIRROR_EVENT = "Mirror event"
 MIRROR_HELD = "Mirror held"
 CHANGES_ACCEPTED = "Changes accepted"
 GUARD_STATE_NOT_SAVED = "Guard state not saved"
+UNSTORABLE_OBJECTS = "Unstorable objects"
 BACKUP_SKIPPED = "Backup skipped: another run is in progress"
 
 

@@ -41,6 +41,8 @@ HELP = {
     "dream_backup_deleted_objects": "Objects deleted at the source since the last successful backup of the "
                                     "bucket (the guard's count).",
     "dream_backup_bucket_held": "1 if the guard held the last mirror of the bucket (nothing copied), else 0.",
+    "dream_backup_unstorable_objects": "Objects of the bucket the engine cannot verify or restore by name "
+                                       "(docs/unstorable.md); they do not fail the bucket.",
 }
 # Label values are quoted strings in which backslash, double quote and newline are escaped.
 _LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')

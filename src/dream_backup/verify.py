@@ -54,6 +54,28 @@ def mismatches(source: dict[str, Obj], target: dict[str, Obj]) -> dict[str, str]
     return mismatch_pairs(paired(source, target))
 
 
+# Characters XML 1.0 cannot carry: C0 controls but TAB, LF and CR, and U+FFFE, U+FFFF. A server that
+# answers a listing in plain XML (no URL encoding) writes each as U+FFFD, so the engine lists such a
+# key under another name (docs/unstorable.md). rclone names control characters by their Unicode
+# pictures (U+2400 + code), mc raw: both forms are mapped.
+_NOT_XML = [*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]
+LOSSY = str.maketrans({**{c: "\ufffd" for c in _NOT_XML}, **{0x2400 + c: "\ufffd" for c in _NOT_XML},
+                       0xFFFE: "\ufffd", 0xFFFF: "\ufffd"})
+
+
+def unstorable(wrong: dict[str, str], target_get) -> list[str]:
+    """The keys of ``wrong`` (source keys and why the target lacks them) that are missing only because
+    the target lists them under their XML-lossy name: the object is there, the engine cannot name it.
+    Only mismatches are looked at (one indexed lookup each), never the whole bucket."""
+    found = []
+    for key, reason in wrong.items():
+        if reason == "missing":
+            lossy = key.translate(LOSSY)
+            if lossy != key and target_get(lossy) is not None:
+                found.append(key)
+    return sorted(found)
+
+
 def changed_since(before: Obj, now: Obj | None) -> bool:
     """Whether a source object changed (or vanished) after it was first listed."""
     return (now is None or now.size != before.size or now.mtime != before.mtime

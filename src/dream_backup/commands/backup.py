@@ -25,6 +25,7 @@ from dream_backup.log import (
     MIRROR_FAILED,
     MIRROR_HELD,
     STARTING_MIRROR,
+    UNSTORABLE_OBJECTS,
 )
 from dream_backup.report import human_bytes, one_line, table
 from dream_backup.state import StateDir
@@ -43,6 +44,7 @@ class BucketResult:
     guard_changed: int = 0  # objects on both sides the night would overwrite (docs/guard.md)
     guard_deleted: int = 0  # objects deleted at the source since the last successful backup
     held: bool = False
+    unstorable: int = 0  # source objects the engine cannot verify or restore by name (docs/unstorable.md)
 
 
 class Held(EngineError):
@@ -131,6 +133,10 @@ def mirror_bucket(ctx, engine, bucket: str, listings, states: StateDir | None = 
             # Never skipped after a copy: mc exits 0 on several real failures (docs/mc.md), so only the
             # target's listing counts.
             wrong = verify.mismatch_pairs(pairs(before, target, skip_identical=True))
+            unstorable = verify.unstorable(wrong, target.get)
+            for key in unstorable:
+                del wrong[key]
+            report_unstorable(ctx, engine, bucket, result, unstorable)
         else:
             wrong = {}
         changed: set[str] = set()
@@ -147,7 +153,7 @@ def mirror_bucket(ctx, engine, bucket: str, listings, states: StateDir | None = 
         result.verdict = "ok"
         result.objects = len(copied.keys)
         result.bytes = before.sizes(copied.keys)
-        result.verified = len(before) - len(changed)
+        result.verified = len(before) - len(changed) - result.unstorable
         result.changed_during_run = len(changed)
         result.deleted = copied.deleted
         save_state(ctx, states, bucket, before, counts)
@@ -165,6 +171,18 @@ def mirror_bucket(ctx, engine, bucket: str, listings, states: StateDir | None = 
     else:
         log.error(MIRROR_FAILED, bucket=bucket, reason=result.reason, **fields)
     return result
+
+
+UNSTORABLE_KEYS_LOGGED = 20  # keys the warning names; its count covers all
+
+
+def report_unstorable(ctx, engine, bucket: str, result: BucketResult, keys: list[str]) -> None:
+    """A warning each night, not a failure: no retry can change what the engine can name, and the
+    bucket's other objects are verified as always (docs/unstorable.md)."""
+    result.unstorable = len(keys)
+    if keys:
+        ctx.log.warning(UNSTORABLE_OBJECTS, bucket=bucket, count=len(keys), keys=keys[:UNSTORABLE_KEYS_LOGGED],
+                        reason=f"{len(keys)} objects (first: {keys[0]}): {engine.unstorable_reason()}")
 
 
 def save_state(ctx, states: StateDir | None, bucket: str, before: Listing, counts: guard.Counts) -> None:
@@ -300,6 +318,7 @@ def bucket_samples(results: dict[str, BucketResult]) -> dict[tuple[str, str], fl
         samples[("dream_backup_changed_objects", bucket)] = r.guard_changed
         samples[("dream_backup_deleted_objects", bucket)] = r.guard_deleted
         samples[("dream_backup_bucket_held", bucket)] = int(r.held)
+        samples[("dream_backup_unstorable_objects", bucket)] = r.unstorable
         if r.verdict == "ok":
             samples[("dream_backup_last_success_timestamp_seconds", bucket)] = now
     return samples

@@ -235,18 +235,32 @@ def dry_run(ctx, engine, src, dst, args, where, when) -> int:
 CONTENT_READERS = 4  # objects whose two copies are hashed at once by --verify-content
 
 
-def check_restored(engine, src, dst, plan: Plan, at, content: bool):
-    """(failed count, the first FIRST_KEYS failures as 'key: reason'): every planned key is compared with
-    a fresh listing of the destination, and with ``content`` by sha256 of both copies, CONTENT_READERS
-    objects at a time."""
+@dataclass
+class Checked:
+    """What the verification of a restore found: failures, and keys the engine cannot address."""
+
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)  # the first FIRST_KEYS, as 'key: reason'
+    unstorable: int = 0
+    unstorable_keys: list[str] = field(default_factory=list)  # the first FIRST_KEYS
+
+
+def check_restored(engine, src, dst, plan: Plan, at, content: bool) -> Checked:
+    """Every planned key compared with a fresh listing of the destination, and with ``content`` by sha256
+    of both copies, CONTENT_READERS objects at a time. A missing key the backup's listing names with
+    U+FFFD, when the engine's listings can be lossy, is unstorable (docs/unstorable.md), not failed."""
     after = Listing.spool(engine, dst, "restore.after")
-    failed, first = 0, []
+    checked = Checked()
 
     def fail(key: str, reason: str) -> None:
-        nonlocal failed
-        failed += 1
-        if len(first) < FIRST_KEYS:
-            first.append(f"{full_key(dst, key)}: {reason}")
+        if reason == "missing" and engine.lossy_listings and "\ufffd" in key:
+            checked.unstorable += 1
+            if len(checked.unstorable_keys) < FIRST_KEYS:
+                checked.unstorable_keys.append(full_key(dst, key))
+            return
+        checked.failed += 1
+        if len(checked.failures) < FIRST_KEYS:
+            checked.failures.append(f"{full_key(dst, key)}: {reason}")
 
     def listed_alike():
         """The planned keys the listing shows restored; the others fail here."""
@@ -276,7 +290,9 @@ def check_restored(engine, src, dst, plan: Plan, at, content: bool):
                 pass
     finally:
         after.remove()
-    return failed, sorted(first)
+    checked.failures.sort()
+    checked.unstorable_keys.sort()
+    return checked
 
 
 def restore(ctx, engine, src, dst, args, where, when) -> int:
@@ -284,7 +300,7 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
     started = time.monotonic()
     log.info(STARTING_RESTORE, bucket=args.bucket, restore=where)
     result = {"restore": where, "restored": 0, "bytes": 0, "skipped_present": 0, "failed": 0,
-              "failures": [], "verified_content": bool(args.verify_content)}
+              "failures": [], "unstorable": 0, "unstorable_keys": [], "verified_content": bool(args.verify_content)}
     if when is not None:
         result["as_of"] = pointintime.stamp(when)
     try:
@@ -302,14 +318,22 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
             if plan.count else None
         # Verified against the version chosen (not the latest with --as-of or --version-id), also after
         # an engine error: what did arrive is counted as restored.
-        failed, first = check_restored(engine, src, dst, plan, at, args.verify_content) if plan.count else (0, [])
-        result.update(restored=plan.count - failed, failed=failed, failures=first)
+        checked = check_restored(engine, src, dst, plan, at, args.verify_content) if plan.count else Checked()
+        failed, first = checked.failed, checked.failures
+        # Restored means copied and verified: neither a failure nor an unstorable key counts.
+        result.update(restored=plan.count - failed - checked.unstorable, failed=failed, failures=first,
+                      unstorable=checked.unstorable, unstorable_keys=checked.unstorable_keys)
         if copied is not None and copied.errors:
             result["engine_errors"] = copied.errors
             result["engine_error_count"] = copied.error_count
         if failed:
             raise EngineError(f"{failed} of {plan.count} objects were not restored (first: {first[0]})"
                               + (f"; the engine reported: {copied.summary()}" if copied and copied.errors else ""))
+        if checked.unstorable:
+            # Not a success: objects are still missing at the destination, and the operator must act.
+            raise EngineError(f"{checked.unstorable} of {plan.count} objects were not restored because they are "
+                              f"unstorable (first: {checked.unstorable_keys[0]}): {engine.unstorable_reason()}; "
+                              f"the other {result['restored']} were restored")
         if copied is not None and copied.errors:
             raise EngineError(f"every object arrived, but the engine reported: {copied.summary()}")
     except EngineError as exc:
@@ -322,8 +346,8 @@ def restore(ctx, engine, src, dst, args, where, when) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(table(["restore", "restored", "bytes", "skipped (present)", "failed"],
+        print(table(["restore", "restored", "bytes", "skipped (present)", "failed", "unstorable"],
                     [[where, str(result["restored"]), human_bytes(result["bytes"]),
-                      str(result["skipped_present"]), str(result["failed"])]]))
+                      str(result["skipped_present"]), str(result["failed"]), str(result["unstorable"])]]))
         say(f"{RESTORE_FAILED}: {result['reason']}" if "reason" in result else COMPLETED_RESTORE)
     return EXIT_FAILURE if "reason" in result else EXIT_OK

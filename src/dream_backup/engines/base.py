@@ -186,6 +186,15 @@ class Engine:
     def make_bucket(self, side: str, bucket: str) -> None:
         raise NotImplementedError
 
+    # Whether the engine's listings of the backup can name a key with U+FFFD in place of characters XML
+    # 1.0 cannot carry (rclone without URL-encoded listings); mc always asks for URL encoding.
+    lossy_listings = False
+
+    def unstorable_reason(self) -> str:
+        """Why keys verify.unstorable() found cannot be verified or restored by name (docs/unstorable.md)."""
+        return (f"the backup server lists these keys with U+FFFD in place of characters XML 1.0 cannot carry, "
+                f"so the {self.name} engine can neither verify nor restore them by name (docs/unstorable.md)")
+
     def delete_keys(self, loc: Location, keys: list[str], timeout: float) -> CopyResult:
         """Delete exactly these objects (keys relative to ``loc``), never a prefix or anything else; the
         result counts what the engine reports deleted (``deleted``) and its errors."""

@@ -14,6 +14,10 @@ from dream_backup.engines.rclone_history import RcloneHistory
 from dream_backup.errors import ConfigError, EngineError
 
 # Retries bounded so that an unreachable server fails the bucket in minutes, not hours.
+# The providers rclone 1.60 asks for URL-encoded listings (its provider quirks, backend/s3 setQuirks);
+# with any other BACKUP_S3_PROVIDER a key holding a character XML cannot carry is listed with U+FFFD.
+URL_ENCODED_LISTINGS = frozenset({"AWS", "Alibaba", "Cloudflare", "IDrive", "LyveCloud", "Minio", "RackCorp",
+                                  "Storj", "TencentCOS", "Wasabi"})
 NETWORK_FLAGS = ["--retries", "2", "--low-level-retries", "3", "--contimeout", "15s", "--timeout", "5m"]
 
 
@@ -66,6 +70,19 @@ class RcloneEngine(RcloneHistory, Engine):
         if done.returncode != 0 or not first.startswith("rclone v"):
             raise ConfigError(f"{self.configured_binary()} is not rclone ('version' printed {first[:80]!r})")
         return first
+
+    @property
+    def lossy_listings(self) -> bool:
+        return self.config.s3_provider not in URL_ENCODED_LISTINGS
+
+    def unstorable_reason(self) -> str:
+        # rclone asks only some providers for URL-encoded listings (its provider quirks); forcing it on
+        # a server that ignores the request for one kind of listing (SeaweedFS's version listing) would
+        # silently turn '+' into a space and '%41' into 'A' in every key that holds them.
+        return (f"rclone lists the backup server without URL encoding for BACKUP_S3_PROVIDER="
+                f"{self.config.s3_provider}, and the server writes the control characters of these keys as "
+                "U+FFFD: their bytes are copied under the exact key, but rclone can neither verify nor restore "
+                "them by name (docs/unstorable.md)")
 
     @staticmethod
     def remote(loc: Location, key: str = "") -> str:

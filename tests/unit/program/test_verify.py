@@ -88,3 +88,31 @@ def test_changed_since_without_md5_at_first_listing_compares_size_and_time():
     before = obj(md5=None)
     assert verify.changed_since(before, obj(md5=MD5_B)) is False
     assert verify.changed_since(before, obj(md5=MD5_B, mtime=LATER)) is True
+
+
+# Keys as an XML listing without URL encoding returns them: what XML 1.0 cannot carry becomes U+FFFD.
+@pytest.mark.parametrize(("key", "lossy"), [
+    ("esc\x1b[31m.txt", "esc\ufffd[31m.txt"),  # raw, as mc would list it
+    ("esc\u241b[31m.txt", "esc\ufffd[31m.txt"),  # rclone's picture of ESC
+    ("bell\u2407\u2401.txt", "bell\ufffd\ufffd.txt"),
+    ("ends\uffff", "ends\ufffd"),
+    ("nonchar\ufffe", "nonchar\ufffd"),
+])
+def test_unstorable_key_whose_lossy_name_the_target_lists(key, lossy):
+    wrong = {key: "missing", "plain.txt": "missing"}
+    assert verify.unstorable(wrong, {lossy: obj(), "plain.txt\ufffd": obj()}.get) == [key]
+
+
+@pytest.mark.parametrize("key", [
+    "tab\tkey", "nl\nkey", "cr\rkey", "del\x7fkey", "csi\x9bkey",  # valid XML: listed as they are
+    "tab\u2409key", "nl\u240akey", "cr\u240dkey",  # rclone's pictures of those
+    "fffd\ufffdkey",  # a real U+FFFD is its own lossy name
+])
+def test_keys_xml_carries_are_never_unstorable(key):
+    target = {key.translate({c: "\ufffd" for c in range(0x2400, 0x2420)}): obj()}
+    assert verify.unstorable({key: "missing"}, target.get) == []
+
+
+def test_unstorable_needs_the_lossy_object_at_the_target_and_a_missing_key():
+    assert verify.unstorable({"esc\x1b": "missing"}, {}.get) == []  # really missing: a failure
+    assert verify.unstorable({"esc\x1b": "size 2 != 1"}, {"esc\ufffd": obj()}.get) == []  # listed: compared

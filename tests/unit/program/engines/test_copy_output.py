@@ -103,3 +103,10 @@ def test_a_restore_counts_its_copies_and_keeps_no_key_and_only_the_first_errors(
     assert result.errors[0] == "bad.bin: Failed to copy: boom"
     assert result.summary() == f"bad.bin: Failed to copy: boom (and {ERRORS_KEPT + 30} more errors)"
     assert peak < 20 * OBJECTS, f"{peak / OBJECTS:.0f} bytes per object"  # nothing kept per object
+
+
+def test_rclone_listings_are_lossy_only_for_providers_it_does_not_ask_for_url_encoding(make_config):
+    """docs/unstorable.md: rclone 1.60 lists URL-encoded for Minio (the default), not for SeaweedFS or Other."""
+    lossy = {provider: RcloneEngine(make_config(BACKUP_S3_PROVIDER=provider), Scrubber()).lossy_listings
+             for provider in ("Minio", "AWS", "Wasabi", "SeaweedFS", "Ceph", "Other")}
+    assert lossy == {"Minio": False, "AWS": False, "Wasabi": False, "SeaweedFS": True, "Ceph": True, "Other": True}
