@@ -16,10 +16,9 @@ description:
     (C(ProtectSystem=strict)) except I(read_write_paths), with a private C(/tmp) (the engines' temporary
     directories); stdout and stderr are appended to I(log), the file a cron job would write.
   - The sandbox also keeps no capability (C(CapabilityBoundingSet=) empty), allows the
-    C(@system-service) system calls only, hides home directories (C(ProtectHome=yes)) and other users'
-    processes (C(ProtectProc=invisible)), creates files private (C(UMask=0077)) and allows only
-    C(AF_UNIX), C(AF_INET) and C(AF_INET6) sockets; C(systemd-analyze security) rates the service
-    at most 3.0 (docs/systemd-sandbox.md).
+    C(@system-service) system calls only, hides home directories (C(ProtectHome=yes)), creates files
+    private (C(UMask=0077)) and allows only C(AF_UNIX), C(AF_INET) and C(AF_INET6) sockets;
+    C(systemd-analyze security) rates the service at most 3.0 (docs/systemd-sandbox.md).
   - Before anything is written, the new units are checked with C(systemd-analyze verify) in a private
     temporary directory, and I(on_calendar) and I(randomized_delay) with C(systemd-analyze calendar) and
     C(timespan); a unit systemd would reject is never installed. In check mode the check is left out
@@ -63,7 +62,8 @@ options:
   read_write_paths:
     description:
       - Paths (files or directories) the service may write (log files, lock directory, metrics
-        directory); everything else is read-only. A path that does not exist is skipped (the program then reports what it cannot write).
+        directory); everything else is read-only. A path that does not exist is skipped (the program
+        then reports what it cannot write).
     type: list
     elements: str
     default: []
@@ -148,6 +148,10 @@ PLAIN_WORD = re.compile(r"^[A-Za-z0-9._/@+,:=-]+$")
 # The sandbox (docs/systemd-sandbox.md). No capability at all: the job runs as root and touches only root's
 # own files (the 0600 env file, the logs, the lock, state and metrics directories the role makes root's),
 # which needs no CAP_DAC_OVERRIDE, CAP_FOWNER or CAP_CHOWN; another account's private file stays closed to it.
+# ReadOnlyPaths=/run: with ProtectKernelTunables= or ProtectControlGroups= systemd 252 left /run writable
+# under ProtectSystem=strict (seen in a container; harmless where strict already covers it); the lock's
+# directory below it stays writable (ReadWritePaths=, the longer path, wins). No ProtectProc=invisible:
+# hidepid exempts group root, so a root job would still see every process (it also reopened /run).
 # No AF_NETLINK: glibc's getaddrinfo does without it. A refused system call fails with EPERM instead of
 # killing the night's run. MemoryDenyWriteExecute suits CPython and the Go engines (rclone, mc).
 HARDENING = """\
@@ -163,8 +167,8 @@ PrivateTmp=yes
 PrivateDevices=yes
 PrivateMounts=yes
 ProtectSystem=strict
+ReadOnlyPaths=/run
 ProtectHome=yes
-ProtectProc=invisible
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes

@@ -64,11 +64,11 @@ def test_service_and_timer_as_written(run_module, tmp_path, wrapper):
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o644, 0, 0)
 
 
-# The sandbox as written (docs/systemd-sandbox.md): no capability, the system-service call filter, home and
-# other users' processes out of sight, private files by default, internet and local sockets only.
+# The sandbox as written (docs/systemd-sandbox.md): no capability, the system-service call filter, /run
+# read-only too, home out of sight, private files by default, internet and local sockets only.
 SANDBOX = ("CapabilityBoundingSet=", "AmbientCapabilities=", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
            "SystemCallArchitectures=native", "MemoryDenyWriteExecute=yes", "UMask=0077", "ProtectSystem=strict",
-           "ProtectHome=yes", "ProtectProc=invisible", "PrivateTmp=yes", "PrivateDevices=yes",
+           "ReadOnlyPaths=/run", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
            "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "RestrictNamespaces=yes", "RestrictSUIDSGID=yes")
 
 
