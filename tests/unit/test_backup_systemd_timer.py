@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from tests.unit.conftest import tree_snapshot
+from tests.unit.test_minio_backup_scheduler import EXPOSURE_MAX, exposure
 
 ANALYZE = shutil.which("systemd-analyze", path="/usr/bin:/bin")
 pytestmark = pytest.mark.skipif(ANALYZE is None,
@@ -61,6 +62,29 @@ def test_service_and_timer_as_written(run_module, tmp_path, wrapper):
     for path in result["paths"]:
         st = (tmp_path / "units" / path.rsplit("/", 1)[1]).stat()
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o644, 0, 0)
+
+
+# The sandbox as written (docs/systemd-sandbox.md): no capability, the system-service call filter, /run
+# read-only too, home out of sight, private files by default, internet and local sockets only.
+SANDBOX = ("CapabilityBoundingSet=", "AmbientCapabilities=", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
+           "SystemCallArchitectures=native", "MemoryDenyWriteExecute=yes", "UMask=0077", "ProtectSystem=strict",
+           "ReadOnlyPaths=/run", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
+           "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "RestrictNamespaces=yes", "RestrictSUIDSGID=yes")
+
+
+def test_the_service_is_sandboxed_to_an_exposure_of_at_most_3(run_module, tmp_path, wrapper):
+    run_module("backup_systemd_timer", args(tmp_path, wrapper))
+    service = (tmp_path / "units" / "dream-backup.service").read_text()
+    for line in SANDBOX:
+        assert line in service.splitlines(), (line, service)
+    # Each setting once: a second CapabilityBoundingSet= line would add capabilities back.
+    settings = [line.split("=", 1)[0] for line in service.splitlines() if "=" in line and not line.startswith("#")]
+    assert sorted(s for s in set(settings) if settings.count(s) > 1) == ["ExecStart"], service
+    assert exposure(tmp_path, "dream-backup.service", service) <= EXPOSURE_MAX
+    # The measure tells a bare unit apart (it rates one without the sandbox far above the bar).
+    bare = "".join(line + "\n" for line in service.splitlines()
+                   if line.split("=", 1)[0] not in {s.split("=", 1)[0] for s in SANDBOX})
+    assert exposure(tmp_path, "bare.service", bare) > 5.0
 
 
 def test_systemd_analyze_accepts_the_written_units(run_module, tmp_path, wrapper):

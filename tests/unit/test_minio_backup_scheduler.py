@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 
@@ -55,6 +56,23 @@ def verify(tmp_path, units: dict[str, str]) -> None:
     assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
 
 
+# The issue's bar for every unit the roles install (docs/systemd-sandbox.md); Molecule's systemd scenario
+# asks the same of the units systemd loaded.
+EXPOSURE_MAX = 3.0
+
+
+def exposure(tmp_path, name: str, text: str) -> float:
+    """The overall exposure `systemd-analyze security` gives the unit file (0 best, 10 worst)."""
+    out = tmp_path / "scored"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text(text)
+    proc = subprocess.run([ANALYZE, "security", "--offline=yes", "--no-pager", str(out / name)],
+                          capture_output=True, text=True, check=False)
+    match = re.search(rf"^→ Overall exposure level for {re.escape(name)}: ([0-9]+[.][0-9])", proc.stdout, re.M)
+    assert match, proc.stdout[-2000:] + proc.stderr
+    return float(match[1])
+
+
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze missing: run tests/support/install_system_deps.sh")
 def test_default_calendar_is_the_cron_default_minute_and_the_units_verify(tmp_path):
     units = rendered_units(tmp_path, minio_backup_verify_content=True,
@@ -68,9 +86,12 @@ def test_default_calendar_is_the_cron_default_minute_and_the_units_verify(tmp_pa
     assert [line for line in service if line.startswith("ExecStart=")] == [
         f"ExecStart={wrapper}", f"ExecStart={wrapper} verify-content"]
     assert "StandardOutput=append:/var/log/minio-backup.cron.log" in service
-    # The guard's state directory too: under ProtectSystem=strict a backup could not keep its last listing.
-    assert ("ReadWritePaths=-/var/log -/run/dream-backup -/var/lib/prometheus/node-exporter -/var/lib/dream-backup"
-            in service)
+    # Exactly what the program writes: its log and the drill logbook (not /var/log: systemd appends the cron
+    # log), the lock's and the metrics file's directories, and the guard's state directory (without it a
+    # backup could not keep its last listing).
+    assert ("ReadWritePaths=-/var/log/minio-backup.log -/var/log/minio-restore-drill.log -/run/dream-backup"
+            " -/var/lib/prometheus/node-exporter -/var/lib/dream-backup") in service
+    assert exposure(tmp_path, "dream-backup.service", units["dream-backup.service"]) <= EXPOSURE_MAX
     assert not [line for line in service if line.startswith("OnFailure=")]
     verify(tmp_path, units)
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.unit.test_minio_backup_scheduler import ANALYZE, failure_messages, play, verify
+from tests.unit.test_minio_backup_scheduler import ANALYZE, EXPOSURE_MAX, exposure, failure_messages, play, verify
 
 CRON_TASK = "minio_backup : Cron | monthly restore rehearsal job in /etc/cron.d"
 UNITS_TASK = "minio_backup : Systemd | rehearsal - dream-backup-rehearsal.service and .timer"
@@ -59,6 +59,8 @@ def test_monthly_systemd_timer_and_service_verify(tmp_path):
     # The cron job is absent under systemd (and was never there: nothing to change).
     assert results[CRON_TASK]["changed"] is False
     verify(tmp_path, units)
+    # The rehearsal is the same program, as root with the production keys: the same sandbox.
+    assert exposure(tmp_path, "dream-backup-rehearsal.service", units["dream-backup-rehearsal.service"]) <= EXPOSURE_MAX
 
 
 def test_off_by_default_installs_nothing(tmp_path):
