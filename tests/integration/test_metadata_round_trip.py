@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from datetime import UTC, datetime
 
@@ -128,14 +129,31 @@ def test_object_tags_are_not_kept(deploy, engine):
     assert not d.src.get_object_tags(fresh, "tagged.txt")
 
 
-def test_mc_restore_from_a_locked_backup_carries_the_lock(deploy):
+def test_mc_restore_and_rehearsal_from_a_locked_backup_are_refused_before_copying(deploy):
     """mc copies a locked backup copy's retention along (its GET answers the lock headers and mc's Put
-    sends them): a production bucket without object lock refuses the restore; docs/recovery.md."""
+    sends them), which a bucket without object lock refuses for every object: a restore or a rehearsal
+    with mc is refused before anything is copied (exit 2, naming the way out), and the same restore with
+    the rclone engine, chosen for the one run, brings the object back; docs/recovery.md."""
     d = deploy("mc")
     d.target_bucket = lock_target(d)
     d.write_env(BACKUP_TARGET_BUCKET=d.target_bucket)
     books = d.buckets[0]
     d.put(books, "a.txt", b"abc")
     assert d.run().code == 0
-    run = d.run("restore", "--bucket", books, "--to-bucket", f"fresh-{d.token}")
-    assert run.code == 1 and "InvalidRequest" in run.last("Restore failed")["reason"]
+    fresh = f"fresh-{d.token}"
+    before = len(d.recorded_argv())
+    run = d.run("restore", "--bucket", books, "--to-bucket", fresh)
+    assert run.code == 2, run.stderr
+    assert "locks its versions (GOVERNANCE)" in run.stderr and "BACKUP_ENGINE=rclone" in run.stderr
+    assert not d.src.bucket_exists(fresh)
+    calls = [json.loads(line) for line in d.recorded_argv()[before:].splitlines() if line.startswith("[")]
+    assert calls and not any({"cp", "mirror", "mb"} & set(call) for call in calls), calls
+    scratch = f"scratch-{d.token}"
+    d.write_env(BACKUP_REHEARSAL_BUCKET=scratch)
+    rehearsal = d.run("rehearse", "--bucket", books)
+    assert rehearsal.code == 2 and "refusing a restore rehearsal with the mc engine" in rehearsal.stderr
+    assert not d.src.bucket_exists(scratch)
+
+    rclone = d.run("restore", "--bucket", books, "--to-bucket", fresh, env={"BACKUP_ENGINE": "rclone"})
+    assert rclone.code == 0, rclone.stderr
+    assert read_object(d.src, fresh, "a.txt") == b"abc"

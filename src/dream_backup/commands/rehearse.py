@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from dream_backup import lock, metrics, safe_open
 from dream_backup.commands.drill import check_logbook
+from dream_backup.commands.restore import refuse_carried_lock
 from dream_backup.engines.base import BACKUP, SOURCE, Location
 from dream_backup.engines.history import Version
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
@@ -224,6 +225,7 @@ def run(ctx, args) -> int:
     scratch = refuse_scratch(config, args.bucket)
     with lock.hold(config.lock_file + LOCK_SUFFIX):
         engine = ctx.engine()
+        refuse_carried_lock(engine, config, "a restore rehearsal")
         existed = check_scratch_empty(engine, scratch)
         return rehearse(ctx, engine, args, scratch, existed)
 

@@ -148,11 +148,27 @@ def refuse_unsafe(args) -> None:
                           "--allow-trash-in-place when compliance approved it")
 
 
+def refuse_carried_lock(engine, config, what: str) -> None:
+    """Refused before anything is copied (exit 2), rather than every upload failing one by one: mc
+    copies a locked backup version's retention along, and a bucket without object lock refuses each
+    such upload (docs/recovery.md). rclone copies no lock settings, so it is the way out."""
+    if not engine.copies_lock_settings:
+        return
+    mode = engine.protection(config.target_bucket).lock_mode
+    if mode in ("GOVERNANCE", "COMPLIANCE"):
+        raise ConfigError(f"refusing {what} with the {engine.name} engine: the backup bucket {config.target_bucket} "
+                          f"locks its versions ({mode}), and {engine.name} would copy that lock along, which a "
+                          "bucket without object lock refuses for every object. Run it with the rclone engine "
+                          "(BACKUP_ENGINE=rclone for this run, or -e minio_backup_engine=rclone; both engines lay "
+                          "the backup out alike; docs/recovery.md)")
+
+
 def run(ctx, args) -> int:
     config = ctx.config
     refuse_unsafe(args)
     when = point_in_time(args)
     engine = ctx.engine()
+    refuse_carried_lock(engine, config, "a restore")
     src, dst = restore_locations(ctx.config, args)
     where = f"backup/{src.join()}{describe(when, args)} -> " \
         f"{'production' if not args.to_bucket else 'new'} bucket {dst.join()}"

@@ -186,6 +186,11 @@ class Engine:
     def make_bucket(self, side: str, bucket: str) -> None:
         raise NotImplementedError
 
+    # Whether a copy out of the backup carries each version's object lock settings along (mc: the GET
+    # answers them and its upload sends them again), so a locked backup cannot be copied into a bucket
+    # without object lock (restore.refuse_carried_lock).
+    copies_lock_settings = False
+
     # Whether the engine's listings of the backup can name a key with U+FFFD in place of characters XML
     # 1.0 cannot carry (rclone without URL-encoded listings); mc always asks for URL encoding.
     lossy_listings = False

@@ -55,6 +55,7 @@ def error_text(obj: dict) -> str:
 
 class McEngine(McHistory, Engine):
     name = "mc"
+    copies_lock_settings = True
 
     def __init__(self, config, scrub):
         super().__init__(config, scrub)
