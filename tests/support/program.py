@@ -75,6 +75,9 @@ class Deployment:
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     prefix: str = "vps-test"
     overrides: dict = field(default_factory=dict)
+    # The env file holds the VPS's scoped keys (read-only source, target-only target; docs/security.md)
+    # instead of the harness's own key, which may do anything.
+    least_privilege: bool = False
 
     def __post_init__(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -108,13 +111,17 @@ class Deployment:
         (self.bin / "mc-double.json").write_text(json.dumps(dict(switches, argv_log=str(self.argv_log))))
 
     def variables(self) -> dict[str, str]:
+        source, target = ((self.primary.source_access_key, self.primary.source_secret_key),
+                          (self.offsite.target_access_key, self.offsite.target_secret_key)) \
+            if self.least_privilege else ((self.primary.access_key, self.primary.secret_key),
+                                          (self.offsite.access_key, self.offsite.secret_key))
         variables = {
             "MINIO_SOURCE_ENDPOINT": self.primary.endpoint,
-            "MINIO_SOURCE_ACCESS_KEY": self.primary.access_key,
-            "MINIO_SOURCE_SECRET_KEY": self.primary.secret_key,
+            "MINIO_SOURCE_ACCESS_KEY": source[0],
+            "MINIO_SOURCE_SECRET_KEY": source[1],
             "BACKUP_TARGET_ENDPOINT": self.offsite.endpoint,
-            "BACKUP_TARGET_ACCESS_KEY": self.offsite.access_key,
-            "BACKUP_TARGET_SECRET_KEY": self.offsite.secret_key,
+            "BACKUP_TARGET_ACCESS_KEY": target[0],
+            "BACKUP_TARGET_SECRET_KEY": target[1],
             "BACKUP_TARGET_BUCKET": self.target_bucket,
             "MINIO_BACKUP_BUCKETS": ",".join(self.buckets),
             "MINIO_BACKUP_LOG": str(self.log_path),
@@ -136,8 +143,10 @@ class Deployment:
         self.env_file.chmod(0o600)
 
     @property
-    def secrets(self) -> tuple[str, str]:
-        return self.primary.secret_key, self.offsite.secret_key
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this VPS's env file holds."""
+        variables = self.variables()
+        return variables["MINIO_SOURCE_SECRET_KEY"], variables["BACKUP_TARGET_SECRET_KEY"]
 
     def _log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path.exists() else 0
