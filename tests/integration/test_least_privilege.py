@@ -109,3 +109,62 @@ def test_a_target_key_scoped_to_its_hosts_prefix_backs_up_but_cannot_change_the_
     rules = admin.get_bucket_lifecycle(HOST_TARGET_BUCKET).rules
     assert [r.noncurrent_version_expiration.noncurrent_days for r in rules] == [1]
     assert admin.get_bucket_versioning(HOST_TARGET_BUCKET).status == ENABLED
+
+
+def test_a_restore_into_production_is_refused_without_the_restore_key(deploy):
+    d = deploy(least_privilege=True)
+    books = seeded(d)
+    assert d.run().code == 0
+    d.src.remove_object(books, "book-1/page.txt")
+    d.restore_key = False
+    refused = d.run("restore", "--bucket", books)
+    assert refused.code == 2
+    assert "MINIO_RESTORE_ACCESS_KEY and MINIO_RESTORE_SECRET_KEY are not set" in refused.stderr
+    assert refused.last("Restore failed")["reason"].startswith("a restore writes into production")
+    assert "book-1/page.txt" not in {o.object_name for o in d.src.list_objects(books, recursive=True)}
+    half = d.run("restore", "--bucket", books, env={"MINIO_RESTORE_ACCESS_KEY": d.primary.restore_access_key})
+    assert half.code == 2 and "MINIO_RESTORE_SECRET_KEY is not set" in half.stderr
+    plan = d.run("restore", "--bucket", books, "--dry-run", "--json")  # reading needs no write key
+    assert plan.code == 0 and '"would_restore": 1' in plan.stdout
+
+
+def test_the_restore_key_never_goes_into_the_env_file(deploy):
+    d = deploy(least_privilege=True)
+    d.write_env(MINIO_RESTORE_ACCESS_KEY=d.primary.restore_access_key,
+                MINIO_RESTORE_SECRET_KEY=d.primary.restore_secret_key)
+    run = d.run("restore", "--bucket", d.buckets[0])
+    assert run.code == 2 and "MINIO_RESTORE_ACCESS_KEY must never be in the env file" in run.stderr
+    assert d.primary.restore_secret_key not in run.stderr + run.stdout
+
+
+@pytest.mark.parametrize("engine", ["rclone", "mc"])
+def test_a_restore_writes_production_with_the_key_given_at_run_time(deploy, engine):
+    d = deploy(engine, least_privilege=True)
+    books = seeded(d)
+    assert d.run().code == 0
+    d.src.remove_object(books, "book-2/page.txt")
+    run = d.run("restore", "--bucket", books, "--json")
+    assert run.code == 0, run.stderr
+    assert read_object(d.src, books, "book-2/page.txt") == BODIES["book-2/page.txt"]
+    secret = d.primary.restore_secret_key
+    assert secret not in d.recorded_argv() + run.stdout + run.stderr + d.log_path.read_text()
+    assert secret not in d.env_file.read_text()
+
+
+def test_the_scheduled_rehearsal_writes_its_scratch_bucket_with_its_own_key(deploy):
+    d = deploy(least_privilege=True)
+    books = seeded(d)
+    assert d.run().code == 0
+    d.restore_key = False  # the scheduled run on the VPS: no restore key there
+    d.write_env(BACKUP_REHEARSAL_BUCKET=f"rehearsal-{d.token}")
+    refused = d.run("rehearse", "--bucket", books)
+    assert refused.code == 2 and "BACKUP_REHEARSAL_ACCESS_KEY" in refused.stderr
+    d.write_env(BACKUP_REHEARSAL_ACCESS_KEY=d.primary.rehearsal_access_key,
+                BACKUP_REHEARSAL_SECRET_KEY=d.primary.rehearsal_secret_key)
+    run = d.run("rehearse", "--bucket", books)
+    assert run.code == 0, run.stderr
+    assert "Completed restore rehearsal" in run.messages()
+    scratch_key = d.primary.scoped_client("rehearsal")
+    denied(lambda: scratch_key.put_object(books, "ransom.txt", io.BytesIO(b"pay"), 3))
+    denied(lambda: scratch_key.remove_object(books, "book-0/page.txt"))
+

@@ -78,6 +78,9 @@ class Deployment:
     # The env file holds the VPS's scoped keys (read-only source, target-only target; docs/security.md)
     # instead of the harness's own key, which may do anything.
     least_privilege: bool = False
+    # Restores and rehearsals get the restore key in their environment, as the playbooks hand it over
+    # from the controller (the scoped restore key, or the harness's own without least_privilege).
+    restore_key: bool = True
 
     def __post_init__(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -160,8 +163,15 @@ class Deployment:
             data = handle.read()
         return [json.loads(line) for line in data.split(b"\n")[:-1] if line.strip()]
 
-    def _env(self, env: dict | None) -> dict[str, str]:
+    def restore_env(self) -> dict[str, str]:
+        key = (self.primary.restore_access_key, self.primary.restore_secret_key) if self.least_privilege \
+            else (self.primary.access_key, self.primary.secret_key)
+        return {"MINIO_RESTORE_ACCESS_KEY": key[0], "MINIO_RESTORE_SECRET_KEY": key[1]}
+
+    def _env(self, env: dict | None, args: tuple[str, ...] = ()) -> dict[str, str]:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root)}
+        if self.restore_key and {"restore", "rehearse"} & set(args):
+            full_env.update(self.restore_env())
         full_env.update(env or {})
         return full_env
 
@@ -169,14 +179,14 @@ class Deployment:
         before = self._log_size()
         wrapper = [sys.executable, "-c", RSS_WRAPPER] if measure_rss else [sys.executable]
         proc = subprocess.run([*wrapper, str(PROGRAM), "--env-file", str(self.env_file), *args],
-                              capture_output=True, text=True, timeout=timeout, env=self._env(env), check=False)
+                              capture_output=True, text=True, timeout=timeout, env=self._env(env, args), check=False)
         return Run(proc.returncode, proc.stdout, proc.stderr, self.log_since(before))
 
     def start(self, *args: str, env: dict | None = None) -> RunningProgram:
         """The program in the background, for tests that act while it runs (only this run's log counts)."""
         before = self._log_size()
         proc = subprocess.Popen([sys.executable, str(PROGRAM), "--env-file", str(self.env_file), *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env))
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env, args))
         return RunningProgram(self, proc, before)
 
     # --- data helpers -----------------------------------------------------------------------------
