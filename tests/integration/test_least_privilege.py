@@ -5,6 +5,7 @@ version or change the off-site bucket's settings."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from minio.commonconfig import ENABLED, GOVERNANCE, Filter
@@ -168,3 +169,46 @@ def test_the_scheduled_rehearsal_writes_its_scratch_bucket_with_its_own_key(depl
     denied(lambda: scratch_key.put_object(books, "ransom.txt", io.BytesIO(b"pay"), 3))
     denied(lambda: scratch_key.remove_object(books, "book-0/page.txt"))
 
+
+def rights(d) -> dict[str, dict]:
+    run = d.run("check", "--json")
+    assert run.code == 0, run.stdout + run.stderr
+    return {c["check"]: c for c in json.loads(run.stdout)["checks"] if " key " in c["check"]}
+
+
+def test_check_reports_the_keys_rights_without_changing_anything(deploy):
+    d = deploy(least_privilege=True)
+    books = seeded(d)
+    admin = d.offsite.admin_client()
+    admin.set_bucket_lifecycle(d.target_bucket, RULE)
+    scoped = rights(d)
+    for bucket in d.buckets:
+        assert scoped[f"source key writes {bucket}"]["rights"] == "cannot", scoped
+        assert "warning" not in scoped[f"source key writes {bucket}"]
+    # SeaweedFS's bucket-wide Write also changes lifecycle and versioning: check says so.
+    for what in ("lifecycle", "versioning"):
+        found = scoped[f"target key changes {what}"]
+        assert found["rights"] == "can" and found["warning"] and "dream-backup-target-write" in found["detail"]
+
+    d.write_env(MINIO_SOURCE_ACCESS_KEY=d.primary.access_key, MINIO_SOURCE_SECRET_KEY=d.primary.secret_key)
+    harness = rights(d)  # the harness's key may do anything
+    assert harness[f"source key writes {books}"]["rights"] == "can"
+    assert "dream-backup-source-read" in harness[f"source key writes {books}"]["detail"]
+
+    assert {o.object_name for o in d.src.list_objects(books, recursive=True)} == set(BODIES)  # nothing written
+    assert [r.rule_id for r in admin.get_bucket_lifecycle(d.target_bucket).rules] == ["dream-backup-history"]
+    assert admin.get_bucket_versioning(d.target_bucket).status == ENABLED
+    assert d.primary.secret_key not in d.log_path.read_text()
+
+
+def test_check_finds_a_target_key_scoped_to_its_prefix_cannot_change_the_bucket(deploy):
+    d = deploy(least_privilege=True)
+    admin = d.offsite.admin_client()
+    if not admin.bucket_exists(HOST_TARGET_BUCKET):
+        admin.make_bucket(HOST_TARGET_BUCKET)
+        admin.set_bucket_versioning(HOST_TARGET_BUCKET, VersioningConfig(ENABLED))
+    d.write_env(BACKUP_TARGET_BUCKET=HOST_TARGET_BUCKET, BACKUP_TARGET_ACCESS_KEY=d.offsite.host_target_access_key,
+                BACKUP_TARGET_SECRET_KEY=d.offsite.host_target_secret_key)
+    found = rights(d)
+    assert found["target key changes lifecycle"]["rights"] == "cannot"
+    assert found["target key changes versioning"]["rights"] == "cannot"
