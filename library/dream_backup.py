@@ -49,6 +49,18 @@ options:
         invocation (verbose output), so they are no place for secrets (those belong in the env file).
     type: dict
     default: {}
+  restore_access_key:
+    description:
+      - The restore key (docs/security.md) for C(restore) and C(rehearse), handed to the program in its
+        environment (C(MINIO_RESTORE_ACCESS_KEY)), never on its command line or in the env file. Without
+        it a C(restore) that writes is refused (exit 2) and a C(rehearse) needs the env file's
+        scratch-bucket key.
+    type: str
+    default: ""
+  restore_secret_key:
+    description: The restore key's secret (C(MINIO_RESTORE_SECRET_KEY)); never logged (no_log).
+    type: str
+    default: ""
   ok_codes:
     description: Exit codes that are not a failure of the task (C(inspect-book) exits 1 when it found a problem).
     type: list
@@ -82,6 +94,12 @@ EXAMPLES = r"""
     args: [--bucket, books, --prefix, book-001/, --to-bucket, books-restored, --dry-run]
   register: plan
 
+- name: Restore in place with the restore key from the controller's vault
+  dream_backup:
+    command: restore
+    args: [--bucket, books, --prefix, book-001/]
+    restore_access_key: "{{ minio_restore_source_access_key }}"
+    restore_secret_key: "{{ minio_restore_source_secret_key }}"
 - name: Restore drill; its verdicts are judged by the next task
   dream_backup:
     command: drill
@@ -141,6 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 COMMANDS = ["backup", "drill", "check", "ls", "restore", "versions", "trash-report", "inspect-book",
             "verify-content", "rehearse"]
 WRITING = ("backup", "restore", "rehearse")
+RESTORE_KEY = {"MINIO_RESTORE_ACCESS_KEY": "restore_access_key", "MINIO_RESTORE_SECRET_KEY": "restore_secret_key"}
 
 
 def writes(command: str, args: list[str]) -> bool:
@@ -183,6 +202,8 @@ def main() -> None:
             "json": {"type": "bool", "default": True},
             "environment": {"type": "dict", "default": {}},
             "ok_codes": {"type": "list", "elements": "int", "default": [0]},
+            "restore_access_key": {"type": "str", "default": "", "no_log": True},
+            "restore_secret_key": {"type": "str", "default": "", "no_log": True},
         },
         supports_check_mode=True,
     )
@@ -201,6 +222,8 @@ def main() -> None:
                          msg=f"check mode: {command} would write; not run (add --dry-run to see its plan)", **empty)
 
     environ = {str(k): str(v) for k, v in params["environment"].items()}
+    # The restore key reaches the program through its environment alone (root's /proc/PID/environ).
+    environ.update({name: params[option] for name, option in RESTORE_KEY.items() if params[option]})
     rc, stdout, stderr = module.run_command(argv, environ_update=environ, check_rc=False)
     document = parse(stdout) if params["json"] else None
     failed = rc not in params["ok_codes"]

@@ -52,6 +52,9 @@ KINDS = {
     "BACKUP_GUARD": "guard",
     "BACKUP_GUARD_MIN_OBJECTS": "count",
     "BACKUP_STATE_DIR": "abspath",
+    # The scheduled rehearsal's key: it can write the scratch bucket alone (docs/security.md).
+    "BACKUP_REHEARSAL_ACCESS_KEY": "key_optional",
+    "BACKUP_REHEARSAL_SECRET_KEY": "secret_optional",
 }
 
 # The S3 providers rclone 1.60 knows (`rclone help backend s3`, option --s3-provider). The mc engine
@@ -62,7 +65,8 @@ S3_PROVIDERS = (
     "SeaweedFS", "StackPath", "Storj", "TencentCOS", "Wasabi", "Qiniu", "Other",
 )
 # The healthcheck URL carries its check's token (hc-ping.com/<uuid>): whoever has it can ping success.
-SECRET_VARIABLES = frozenset([*(name for name, kind in KINDS.items() if kind == "secret"), "BACKUP_HEALTHCHECK_URL"])
+SECRET_VARIABLES = frozenset([*(name for name, kind in KINDS.items() if kind in ("secret", "secret_optional")),
+                              "BACKUP_HEALTHCHECK_URL"])
 MASK = "********"
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -153,6 +157,8 @@ def _kind_error(kind, value, engine="mc"):
                 "return, tab, form feed, NUL or U+2028)")
     if kind == "endpoint":
         return _endpoint_error(value)
+    if kind in ("key_optional", "secret_optional"):
+        return None if not value else _kind_error(kind.removesuffix("_optional"), value, engine)
     if kind in ("key", "secret"):
         if not value:
             return "must not be empty"

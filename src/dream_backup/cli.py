@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dream_backup import VERSION, envspec, lockholder, metrics, outcome
+from dream_backup import VERSION, envspec, lockholder, metrics, outcome, writekey
 from dream_backup import config as configuration
 from dream_backup.engines import make_engine
 from dream_backup.errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_REFUSED, ConfigError, DreamBackupError, LockedError
@@ -251,6 +252,11 @@ class Context:
     def __init__(self, args):
         self.args = args
         self.config = configuration.load(args.env_file, overrides={"MINIO_BACKUP_LOG": args.log_path})
+        # Restores and rehearsals write production with a key of their own (docs/security.md).
+        if args.command == "restore":
+            self.config = writekey.for_restore(self.config, os.environ, args.dry_run)
+        elif args.command == "rehearse":
+            self.config = writekey.for_rehearsal(self.config, os.environ)
         self.scrub = Scrubber(self.config.secrets)
         self.log = RunLog(self.config.log_path, self.scrub)
         if self.config.metrics_file and args.command in ("backup", "drill", "verify-content", "rehearse"):

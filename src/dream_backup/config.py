@@ -40,7 +40,11 @@ DEFAULTS = {
     "BACKUP_GUARD": "*=25,trash=off",  # the inventory's minio_backup_guard default (docs/guard.md)
     "BACKUP_GUARD_MIN_OBJECTS": "100",
     "BACKUP_STATE_DIR": "/var/lib/dream-backup",  # root's alone; survives reboots (the guard's last listings)
+    "BACKUP_REHEARSAL_ACCESS_KEY": "",  # rehearse: the scratch bucket's key (writekey.py); empty: none
+    "BACKUP_REHEARSAL_SECRET_KEY": "",
 }
+# The restore key comes from the controller through the environment alone (writekey.py).
+RESTORE_KEY_VARIABLES = ("MINIO_RESTORE_ACCESS_KEY", "MINIO_RESTORE_SECRET_KEY")
 LOCK_STALE_MARGIN = 3600.0
 GUARD_DEFAULT_PERCENT = 25.0
 REQUIRED = tuple(name for name in envspec.RUNBOOK_VARIABLES if name not in DEFAULTS)
@@ -102,10 +106,14 @@ class Config:
     guard: tuple[tuple[str, float | None], ...] = (("*", 25.0), ("trash", None))
     guard_min_objects: int = 100
     state_dir: str = "/var/lib/dream-backup"
+    rehearsal_access_key: str = ""
+    rehearsal_secret_key: str = field(default="", repr=False)
+    held_secrets: tuple[str, ...] = field(default=(), repr=False)  # secrets replaced by writekey, still scrubbed
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.source.secret_key, self.target.secret_key, self.healthcheck_url) if s)
+        return tuple(s for s in (self.source.secret_key, self.target.secret_key, self.healthcheck_url,
+                                 self.rehearsal_secret_key, *self.held_secrets) if s)
 
     def backup_path(self, bucket: str, key_prefix: str = "") -> str:
         """Path inside the target bucket where ``bucket`` is mirrored: [<prefix>/]<bucket>[/<key_prefix>]."""
@@ -162,6 +170,10 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
     merged = dict(DEFAULTS)
     if env_file:
         file_values = read_env_file(env_file)
+        restore_key = [name for name in RESTORE_KEY_VARIABLES if name in file_values]
+        if restore_key:
+            raise ConfigError(f"env file {env_file}: {restore_key[0]} must never be in the env file: the restore "
+                              "key lives on the controller and reaches a restore through its environment")
         unknown = sorted(set(file_values) - set(envspec.KINDS))
         if unknown:
             raise ConfigError(f"env file {env_file}: unknown variable {', '.join(unknown)} "
@@ -214,6 +226,8 @@ def load(env_file: str | None, environ: dict[str, str] | None = None,
         guard=tuple(envspec.guard_thresholds(merged["BACKUP_GUARD"]).items()),
         guard_min_objects=int(merged["BACKUP_GUARD_MIN_OBJECTS"]),
         state_dir=merged["BACKUP_STATE_DIR"],
+        rehearsal_access_key=merged["BACKUP_REHEARSAL_ACCESS_KEY"],
+        rehearsal_secret_key=merged["BACKUP_REHEARSAL_SECRET_KEY"],
     )
 
 
@@ -238,4 +252,5 @@ def best_effort(env_file: str | None, environ: dict[str, str] | None = None,
                 values[name] = value
                 break
     secrets = tuple(layer[name] for layer in layers[:3] for name in envspec.SECRET_VARIABLES if layer.get(name))
+    secrets += tuple(environ[name] for name in RESTORE_KEY_VARIABLES[1:] if environ.get(name))
     return values, secrets

@@ -33,9 +33,10 @@ def deploy(s3_world: S3World, tmp_path):
     """Factory: a configured VPS (unique buckets) on the session's servers."""
     made = []
 
-    def make(engine: str = "rclone", **overrides) -> Deployment:
+    def make(engine: str = "rclone", least_privilege: bool = False, **overrides) -> Deployment:
         d = Deployment(s3_world.by_name("primary"), s3_world.by_name("offsite"),
-                       tmp_path / f"vps-{len(made)}", engine=engine, overrides=overrides)
+                       tmp_path / f"vps-{len(made)}", engine=engine, overrides=overrides,
+                       least_privilege=least_privilege)
         made.append(d)
         return d
 

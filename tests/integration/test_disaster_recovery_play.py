@@ -38,7 +38,10 @@ def lose_production(d: Deployment) -> None:
 
 
 def recover(d: Deployment, tmp_path, *args: str, buckets: list[str] | None = None, **extra):
-    host = local_host(minio_backup_buckets=d.buckets, minio_dr_command=installed(d), **extra)
+    key = d.restore_env()  # the restore key, from the controller's inventory (vault)
+    host = local_host(minio_backup_buckets=d.buckets, minio_dr_command=installed(d),
+                      minio_restore_source_access_key=key["MINIO_RESTORE_ACCESS_KEY"],
+                      minio_restore_source_secret_key=key["MINIO_RESTORE_SECRET_KEY"], **extra)
     if buckets is not None:
         host["all"]["hosts"]["vps1"]["minio_dr_buckets"] = buckets
     return run_play(tmp_path, host, {"gather_facts": False, "roles": ["minio_dr"]}, *args)

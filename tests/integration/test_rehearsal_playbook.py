@@ -35,7 +35,9 @@ def run_play(tmp: Path, fleet: dict) -> subprocess.CompletedProcess:
     hosts = {name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "ansible_become": False, "minio_restore_rehearsal_command": str(wrapper(d)),
                     "minio_restore_rehearsal_buckets": [d.buckets[0]],
-                    "minio_backup_drill_log": str(d.root / "minio-restore-drill.log")}
+                    "minio_backup_drill_log": str(d.root / "minio-restore-drill.log"),
+                    "minio_restore_source_access_key": d.restore_env()["MINIO_RESTORE_ACCESS_KEY"],
+                    "minio_restore_source_secret_key": d.restore_env()["MINIO_RESTORE_SECRET_KEY"]}
              for name, d in fleet.items()}
     inventory = tmp / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"backup_hosts": {"hosts": hosts}}}}))

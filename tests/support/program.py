@@ -76,6 +76,12 @@ class Deployment:
     prefix: str = "vps-test"
     overrides: dict = field(default_factory=dict)
     program: Path = PROGRAM  # another build of the program, for a benchmark that compares two
+    # The env file holds the VPS's scoped keys (read-only source, target-only target; docs/security.md)
+    # instead of the harness's own key, which may do anything.
+    least_privilege: bool = False
+    # Restores and rehearsals get the restore key in their environment, as the playbooks hand it over
+    # from the controller (the scoped restore key, or the harness's own without least_privilege).
+    restore_key: bool = True
 
     def __post_init__(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -109,13 +115,17 @@ class Deployment:
         (self.bin / "mc-double.json").write_text(json.dumps(dict(switches, argv_log=str(self.argv_log))))
 
     def variables(self) -> dict[str, str]:
+        source, target = ((self.primary.source_access_key, self.primary.source_secret_key),
+                          (self.offsite.target_access_key, self.offsite.target_secret_key)) \
+            if self.least_privilege else ((self.primary.access_key, self.primary.secret_key),
+                                          (self.offsite.access_key, self.offsite.secret_key))
         variables = {
             "MINIO_SOURCE_ENDPOINT": self.primary.endpoint,
-            "MINIO_SOURCE_ACCESS_KEY": self.primary.access_key,
-            "MINIO_SOURCE_SECRET_KEY": self.primary.secret_key,
+            "MINIO_SOURCE_ACCESS_KEY": source[0],
+            "MINIO_SOURCE_SECRET_KEY": source[1],
             "BACKUP_TARGET_ENDPOINT": self.offsite.endpoint,
-            "BACKUP_TARGET_ACCESS_KEY": self.offsite.access_key,
-            "BACKUP_TARGET_SECRET_KEY": self.offsite.secret_key,
+            "BACKUP_TARGET_ACCESS_KEY": target[0],
+            "BACKUP_TARGET_SECRET_KEY": target[1],
             "BACKUP_TARGET_BUCKET": self.target_bucket,
             "MINIO_BACKUP_BUCKETS": ",".join(self.buckets),
             "MINIO_BACKUP_LOG": str(self.log_path),
@@ -137,8 +147,10 @@ class Deployment:
         self.env_file.chmod(0o600)
 
     @property
-    def secrets(self) -> tuple[str, str]:
-        return self.primary.secret_key, self.offsite.secret_key
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this VPS's env file holds."""
+        variables = self.variables()
+        return variables["MINIO_SOURCE_SECRET_KEY"], variables["BACKUP_TARGET_SECRET_KEY"]
 
     def _log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -152,8 +164,15 @@ class Deployment:
             data = handle.read()
         return [json.loads(line) for line in data.split(b"\n")[:-1] if line.strip()]
 
-    def _env(self, env: dict | None) -> dict[str, str]:
+    def restore_env(self) -> dict[str, str]:
+        key = (self.primary.restore_access_key, self.primary.restore_secret_key) if self.least_privilege \
+            else (self.primary.access_key, self.primary.secret_key)
+        return {"MINIO_RESTORE_ACCESS_KEY": key[0], "MINIO_RESTORE_SECRET_KEY": key[1]}
+
+    def _env(self, env: dict | None, args: tuple[str, ...] = ()) -> dict[str, str]:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root)}
+        if self.restore_key and {"restore", "rehearse"} & set(args):
+            full_env.update(self.restore_env())
         full_env.update(env or {})
         return full_env
 
@@ -161,14 +180,14 @@ class Deployment:
         before = self._log_size()
         wrapper = [sys.executable, "-c", RSS_WRAPPER] if measure_rss else [sys.executable]
         proc = subprocess.run([*wrapper, str(self.program), "--env-file", str(self.env_file), *args],
-                              capture_output=True, text=True, timeout=timeout, env=self._env(env), check=False)
+                              capture_output=True, text=True, timeout=timeout, env=self._env(env, args), check=False)
         return Run(proc.returncode, proc.stdout, proc.stderr, self.log_since(before))
 
     def start(self, *args: str, env: dict | None = None) -> RunningProgram:
         """The program in the background, for tests that act while it runs (only this run's log counts)."""
         before = self._log_size()
         proc = subprocess.Popen([sys.executable, str(self.program), "--env-file", str(self.env_file), *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env))
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env(env, args))
         return RunningProgram(self, proc, before)
 
     # --- data helpers -----------------------------------------------------------------------------

@@ -61,6 +61,29 @@ STATE_FILE = "servers.json"
 # 62 GB free, fewer on a fuller disk. A test world creates more than that, so the limit is set; volumes
 # are sparse files, so the count costs no disk until data is written.
 MAX_VOLUMES = 2000
+# Least privilege (docs/security.md): besides the harness's key and the bucket owner's admin key, every
+# server has the scoped identities a VPS and the controller use, in SeaweedFS's `Action:bucket` form (a
+# trailing * matches a prefix of "bucket/key"). The test world's bucket names say what a bucket is:
+# production (books-<token>, Molecule's books), the off-site target (offsite-<token>,
+# dream-central-storage-backups), a rehearsal's scratch bucket, or a bucket a restore creates.
+PRODUCTION = ("books*", "apps*", "trash*", "empty-*")
+TARGETS = ("offsite*", "plain-*", "dream-central-storage-backups*", "dcs-history-locked*")
+SCRATCH = ("rehearsal-*", "dream-backup-rehearsal*")
+RESTORED = ("restored-*",)
+# One target bucket where the VPS's key writes only below its host's prefix, as IAM policies allow
+# everywhere: SeaweedFS then also denies it the bucket's lifecycle and versioning (docs/security.md).
+HOST_TARGET_BUCKET, HOST_TARGET_PREFIX = "host-scoped-target", "vps-test"
+# SeaweedFS's Write also deletes and changes versioning and lifecycle, and only Admin creates a bucket.
+SCOPED_IDENTITIES = {
+    # name: (the S3Server field prefix of its keys, its actions)
+    "vps-source": ("source", [f"{a}:{b}" for b in PRODUCTION for a in ("Read", "List")]),
+    "vps-target": ("target", [f"{a}:{b}" for b in TARGETS for a in ("Read", "List", "Write")]),
+    "vps-target-host": ("host_target", [f"Read:{HOST_TARGET_BUCKET}", f"List:{HOST_TARGET_BUCKET}",
+                                         f"Write:{HOST_TARGET_BUCKET}/{HOST_TARGET_PREFIX}/*"]),
+    "vps-rehearsal": ("rehearsal", [f"{a}:{b}" for b in SCRATCH for a in ("Read", "List", "Write", "Admin")]),
+    "restore": ("restore", [f"{a}:{b}" for b in PRODUCTION + SCRATCH + RESTORED
+                            for a in ("Read", "List", "Write", "Admin")]),
+}
 
 
 def weed_binary() -> str:
@@ -146,9 +169,22 @@ class S3Server:
     data_dir: str
     pid: int = 0
     # A second identity: the bucket owner's key (creates buckets, sets lifecycle and object lock);
-    # the key pair above stays the VPS's key. Empty in state files written before it existed.
+    # the key pair above is the test harness's own (it seeds data as the storage service's users do).
+    # Empty in state files written before it existed.
     admin_access_key: str = ""
     admin_secret_key: str = ""
+    # The scoped keys (SCOPED_IDENTITIES): the VPS's nightly source and target keys, the scheduled
+    # rehearsal's scratch-bucket key, and the restore key the controller hands to a restore.
+    source_access_key: str = ""
+    source_secret_key: str = ""
+    target_access_key: str = ""
+    target_secret_key: str = ""
+    host_target_access_key: str = ""
+    host_target_secret_key: str = ""
+    rehearsal_access_key: str = ""
+    rehearsal_secret_key: str = ""
+    restore_access_key: str = ""
+    restore_secret_key: str = ""
     # Opt-in S3 over TLS (PEM files) on https_port, beside the plain port that wait_ready uses.
     tls_cert: str = ""
     tls_key: str = ""
@@ -183,6 +219,11 @@ class S3Server:
         return Minio(self.hostport, access_key=self.admin_access_key, secret_key=self.admin_secret_key,
                      secure=False, region="us-east-1")
 
+    def scoped_client(self, role: str):
+        """A minio SDK client with one of the scoped keys: source, target, rehearsal or restore."""
+        return Minio(self.hostport, access_key=getattr(self, f"{role}_access_key"),
+                     secret_key=getattr(self, f"{role}_secret_key"), secure=False, region="us-east-1")
+
     def command(self) -> list[str]:
         b = self.base_port
         d = Path(self.data_dir)
@@ -211,6 +252,14 @@ class S3Server:
                 "credentials": [{"accessKey": self.admin_access_key, "secretKey": self.admin_secret_key}],
                 "actions": ["Admin", "Read", "List", "Tagging", "Write"],
             })
+        for name, (role, actions) in SCOPED_IDENTITIES.items():
+            access_key = getattr(self, f"{role}_access_key")
+            if access_key:
+                identities["identities"].append({
+                    "name": name,
+                    "credentials": [{"accessKey": access_key, "secretKey": getattr(self, f"{role}_secret_key")}],
+                    "actions": actions,
+                })
         path = Path(self.data_dir) / "identities.json"
         path.write_text(json.dumps(identities))
         path.chmod(0o600)
@@ -326,7 +375,18 @@ class S3Server:
         return {f"{prefix}_ENDPOINT": self.endpoint, f"{prefix}_ACCESS_KEY": self.access_key,
                 f"{prefix}_SECRET_KEY": self.secret_key, f"{prefix}_PORT": str(self.port),
                 f"{prefix}_ADMIN_ACCESS_KEY": self.admin_access_key,
-                f"{prefix}_ADMIN_SECRET_KEY": self.admin_secret_key}
+                f"{prefix}_ADMIN_SECRET_KEY": self.admin_secret_key,
+                **{f"{prefix}_{role.upper()}_{kind.upper()}_KEY": getattr(self, f"{role}_{kind}_key")
+                   for role, _actions in SCOPED_IDENTITIES.values() for kind in ("access", "secret")}}
+
+
+def scoped_keys() -> dict[str, str]:
+    """Fresh key pairs of the scoped identities, as S3Server fields."""
+    keys = {}
+    for role, _actions in SCOPED_IDENTITIES.values():
+        keys[f"{role}_access_key"] = role[:2].upper() + secrets.token_hex(9).upper()
+        keys[f"{role}_secret_key"] = secrets.token_urlsafe(30)
+    return keys
 
 
 def _ready_or_relaunch(server: S3Server, proc: subprocess.Popen, taken: set[int], *,
@@ -377,7 +437,8 @@ class S3World:
                                   secret_key=secrets.token_urlsafe(30),
                                   data_dir=str(root / name),
                                   admin_access_key="AA" + secrets.token_hex(9).upper(),
-                                  admin_secret_key=secrets.token_urlsafe(30))
+                                  admin_secret_key=secrets.token_urlsafe(30),
+                                  **scoped_keys())
                 procs.append(server.launch(tied_to_parent=tied_to_parent))
                 servers.append(server)
             for server, proc in zip(servers, procs, strict=True):

@@ -134,6 +134,19 @@ def test_environment_reaches_the_program_and_not_the_result(run_module, program)
     assert SECRET not in json.dumps(result)
 
 
+def test_the_restore_key_reaches_the_programs_environment_only_and_is_masked(run_module, program):
+    program.behave(stdout=json.dumps({"restored": 1}))
+    result = run(run_module, program, "restore", args=["--bucket", "books"], restore_access_key="RESTOREKEY1",
+                 restore_secret_key=SECRET)
+    call = program.runs()[0]
+    assert call["env"]["MINIO_RESTORE_ACCESS_KEY"] == "RESTOREKEY1"
+    assert call["env"]["MINIO_RESTORE_SECRET_KEY"] == SECRET
+    assert SECRET not in json.dumps(call["argv"]) and SECRET not in json.dumps(result)  # no_log: the invocation too
+    program.behave(stdout=json.dumps({"restored": 0}))
+    run(run_module, program, "restore", args=["--bucket", "books"])
+    assert "MINIO_RESTORE_ACCESS_KEY" not in program.runs()[1]["env"]  # none given, none passed
+
+
 @pytest.mark.parametrize(("command", "args"), [("backup", []), ("restore", ["--bucket", "books"]),
                                                ("rehearse", ["--bucket", "books"])])
 def test_check_mode_skips_a_command_that_writes(run_module, program, command, args):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from dream_backup import s3probe
 from dream_backup.engines.base import BACKUP, SOURCE
 from dream_backup.engines.history import UNKNOWN
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, ConfigError, EngineError
@@ -42,6 +43,9 @@ def run(ctx, args) -> int:
                 checks.extend(protection_checks(engine, config))
         except EngineError as exc:
             record(f"target bucket {config.target_bucket}", False, str(exc))
+        checks.extend(rights_checks(config, [c["check"].split()[-1] for c in checks
+                                             if c["check"].startswith("source bucket ") and c["ok"]],
+                                    any(c["check"].startswith("target bucket ") and c["ok"] for c in checks)))
     if args.json:
         print(json.dumps({"ok": all(c["ok"] for c in checks), "engine": config.engine, "checks": checks},
                          indent=2))
@@ -84,3 +88,36 @@ def protection_checks(engine, config) -> list[dict]:
             if item["detail"] == cannot:
                 item["detail"] = f"unknown ({found.why_unknown})"
     return [lifecycle, lock]
+
+
+RIGHTS_ADVICE = "docs/security.md"
+
+
+def rights_checks(config, source_buckets: list[str], target_present: bool) -> list[dict]:
+    """What the keys may do that they should not (s3probe: invalid write requests, nothing changes): the
+    nightly source key writing production, the target key changing the target's lifecycle or versioning.
+    A right held is a warning; an answer that proves neither is reported as unknown."""
+    probes = [(f"source key writes {bucket}", config.source, bucket, s3probe.can_write_object,
+               "the nightly source key can write production: give it policy dream-backup-source-read "
+               f"({RIGHTS_ADVICE})") for bucket in source_buckets]
+    if target_present:
+        probes += [(f"target key changes {what}", config.target, config.target_bucket, probe,
+                    f"the target key can change the target's {what}: the VPS could shorten or switch off its "
+                    f"history; give it policy dream-backup-target-write ({RIGHTS_ADVICE})")
+                   for what, probe in (("lifecycle", s3probe.can_change_lifecycle),
+                                       ("versioning", s3probe.can_change_versioning))]
+    found = []
+    for name, endpoint, bucket, probe, warning in probes:
+        try:
+            answer, how = probe(endpoint, bucket, config.ca_file)
+        except Exception as exc:  # noqa: BLE001 - a probe never fails the check; it reports unknown
+            answer, how = s3probe.UNKNOWN, f"no answer ({type(exc).__name__})"
+        item = {"check": name, "ok": True, "rights": answer}
+        if answer == s3probe.CAN:
+            item.update(warning=True, detail=f"yes ({how} to an invalid write request): {warning}")
+        elif answer == s3probe.CANNOT:
+            item["detail"] = f"no ({how} to an invalid write request)"
+        else:
+            item["detail"] = f"unknown ({how})"
+        found.append(item)
+    return found

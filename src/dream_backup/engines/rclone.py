@@ -111,7 +111,10 @@ class RcloneEngine(RcloneHistory, Engine):
         return "" if state == "Unversioned" else state
 
     def make_bucket(self, side: str, bucket: str) -> None:
-        done = self._run(["mkdir", *NETWORK_FLAGS, f"{side}:{bucket}"])
+        # The remotes say no_check_bucket, with which rclone's mkdir creates nothing (a server that
+        # creates a bucket on the first put, SeaweedFS with an admin key, hid that); the connection
+        # string's parameter wins over the remote's setting for this one call.
+        done = self._run(["mkdir", *NETWORK_FLAGS, f"{side},no_check_bucket=false:{bucket}"])
         if done.timed_out or done.returncode != 0:
             raise EngineError(f"creating bucket {side}/{bucket} failed: {self._reason(done)}")
 
