@@ -28,6 +28,17 @@ def denied(call) -> None:
     assert caught.value.code == "AccessDenied", caught.value
 
 
+def host_scoped_target(d):
+    """The one target bucket whose scoped key writes only below its host's prefix, versioned and with
+    the history rule whichever test of the worker's world comes first; the admin client."""
+    admin = d.offsite.admin_client()
+    if not admin.bucket_exists(HOST_TARGET_BUCKET):
+        admin.make_bucket(HOST_TARGET_BUCKET)
+    admin.set_bucket_versioning(HOST_TARGET_BUCKET, VersioningConfig(ENABLED))
+    admin.set_bucket_lifecycle(HOST_TARGET_BUCKET, RULE)
+    return admin
+
+
 def seeded(d) -> str:
     books = d.buckets[0]
     for key, body in BODIES.items():
@@ -85,11 +96,7 @@ def test_the_target_key_cannot_erase_a_locked_backup_version(deploy):
 
 def test_a_target_key_scoped_to_its_hosts_prefix_backs_up_but_cannot_change_the_buckets_settings(deploy):
     d = deploy(least_privilege=True)
-    admin = d.offsite.admin_client()
-    if not admin.bucket_exists(HOST_TARGET_BUCKET):
-        admin.make_bucket(HOST_TARGET_BUCKET)
-        admin.set_bucket_versioning(HOST_TARGET_BUCKET, VersioningConfig(ENABLED))
-        admin.set_bucket_lifecycle(HOST_TARGET_BUCKET, RULE)
+    admin = host_scoped_target(d)
     assert d.prefix == HOST_TARGET_PREFIX
     d.write_env(BACKUP_TARGET_BUCKET=HOST_TARGET_BUCKET, BACKUP_TARGET_ACCESS_KEY=d.offsite.host_target_access_key,
                 BACKUP_TARGET_SECRET_KEY=d.offsite.host_target_secret_key)
@@ -203,10 +210,7 @@ def test_check_reports_the_keys_rights_without_changing_anything(deploy):
 
 def test_check_finds_a_target_key_scoped_to_its_prefix_cannot_change_the_bucket(deploy):
     d = deploy(least_privilege=True)
-    admin = d.offsite.admin_client()
-    if not admin.bucket_exists(HOST_TARGET_BUCKET):
-        admin.make_bucket(HOST_TARGET_BUCKET)
-        admin.set_bucket_versioning(HOST_TARGET_BUCKET, VersioningConfig(ENABLED))
+    host_scoped_target(d)
     d.write_env(BACKUP_TARGET_BUCKET=HOST_TARGET_BUCKET, BACKUP_TARGET_ACCESS_KEY=d.offsite.host_target_access_key,
                 BACKUP_TARGET_SECRET_KEY=d.offsite.host_target_secret_key)
     found = rights(d)
