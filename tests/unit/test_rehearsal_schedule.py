@@ -73,6 +73,8 @@ def test_off_by_default_installs_nothing(tmp_path):
     ({"minio_backup_rehearsal_time": "4:45pm"}, "minio_backup_rehearsal_time HH:MM (got '4:45pm')"),
     ({"minio_backup_rehearsal_day": 31}, "minio_backup_rehearsal_day a day from 1 to 28"),
     ({"minio_backup_rehearsal_bucket": "books"}, "must be a valid bucket name that is not one of minio_backup_buckets"),
+    ({"minio_backup_rehearsal_monthly": True}, "minio_backup_rehearsal_monthly needs them"),
+    ({"minio_backup_rehearsal_access_key": "REHEARSAL"}, "must be set together"),
 ])
 def test_preflight_refuses_a_bad_rehearsal_setting(tmp_path, host_vars, named):
     proc = play(tmp_path, "preflight.yml", host_vars)
