@@ -11,19 +11,20 @@
 #   tests/support/molecule_lanes.sh --plan SCENARIO...   print which lane runs what, run nothing
 set -euo pipefail
 
-# Seconds per scenario from a two-lane run on a 2-core machine (load 2-6, empty apt caches at the start,
-# 2026-11-29). Only their order matters. Re-measure after a scenario changes much: a run ends with them.
+# Seconds per scenario from a two-lane run on a 2-core machine beside pytest, sanity and two CPU-bound
+# processes (`.ci/run` on a fresh clone, 2026-12-06). Only their order matters. Re-measure after a
+# scenario changes much: a run ends with them.
 measured_seconds() {
   case "$1" in
-    history) echo 176 ;;
-    default) echo 174 ;;
-    cron) echo 156 ;;
-    buckets) echo 150 ;;
-    restore) echo 129 ;;
-    drill) echo 128 ;;
-    systemd) echo 360 ;;  # estimate: the sandbox probe, a backup and a rehearsal through systemctl added (2026-12-06)
-    mc) echo 74 ;;
-    disaster) echo 600 ;;  # 589-704 s in the runs of 2026-12-06, beside pytest and the other lane
+    cron) echo 756 ;;
+    history) echo 698 ;;
+    default) echo 659 ;;
+    systemd) echo 519 ;;
+    restore) echo 404 ;;
+    mc) echo 388 ;;
+    buckets) echo 367 ;;
+    disaster) echo 353 ;;
+    drill) echo 193 ;;
     *) echo "" ;;
   esac
 }
