@@ -99,9 +99,19 @@ line:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_cron import ENV_NAME, NAME, percent_error, render, schedule_error
-from ansible.module_utils.dcs_files import ensure_file, remove_file
-from ansible.module_utils.dcs_text import CONTROL_REASON, absolute_path_error, has_control_characters
+from ansible_collections.dream.backup.plugins.module_utils.dcs_cron import (
+    ENV_NAME,
+    NAME,
+    percent_error,
+    render,
+    schedule_error,
+)
+from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, remove_file
+from ansible_collections.dream.backup.plugins.module_utils.dcs_text import (
+    CONTROL_REASON,
+    absolute_path_error,
+    has_control_characters,
+)
 
 HEADER = "Managed by Ansible (module backup_cron): local edits are replaced on the next run."
 

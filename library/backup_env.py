@@ -94,8 +94,15 @@ sha256:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_backup_env import MASK, SECRET_VARIABLES, masked, parse, render, validate
-from ansible.module_utils.dcs_files import ensure_file, read_bytes, resolve_ids
+from ansible_collections.dream.backup.plugins.module_utils.dcs_backup_env import (
+    MASK,
+    SECRET_VARIABLES,
+    masked,
+    parse,
+    render,
+    validate,
+)
+from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, read_bytes, resolve_ids
 
 HEADER = ("Dream Central Storage backup configuration. Managed by Ansible (module backup_env):\n"
           "local edits are replaced on the next run. Read by /usr/local/bin/dream-backup.sh.")

@@ -62,7 +62,7 @@ EXAMPLES = r"""
 
 - name: Read the packaged zipapp on the controller
   ansible.builtin.slurp:
-    src: "{{ role_path }}/files/backup_minio.py"
+    src: "{{ role_path }}/files/backup_minio.pyz"
   delegate_to: localhost
   register: program
 
@@ -91,8 +91,8 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_files import ensure_file, sha256_bytes, sha256_file
-from ansible.module_utils.dcs_text import absolute_path_error
+from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, sha256_bytes, sha256_file
+from ansible_collections.dream.backup.plugins.module_utils.dcs_text import absolute_path_error
 
 PROGRAM = "backup_minio.py"
 WRAPPER = "dream-backup.sh"

@@ -172,7 +172,7 @@ import time
 from datetime import UTC, datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_backup_env import parse as parse_env
+from ansible_collections.dream.backup.plugins.module_utils.dcs_backup_env import parse as parse_env
 
 DEFAULT_LOG = "/var/log/minio-backup.log"
 DEFAULT_DRILL_LOG = "/var/log/minio-restore-drill.log"

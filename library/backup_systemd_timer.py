@@ -136,8 +136,12 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_files import ensure_file, remove_file
-from ansible.module_utils.dcs_text import CONTROL_REASON, absolute_path_error, has_control_characters
+from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, remove_file
+from ansible_collections.dream.backup.plugins.module_utils.dcs_text import (
+    CONTROL_REASON,
+    absolute_path_error,
+    has_control_characters,
+)
 
 HEADER = "# Managed by Ansible (module backup_systemd_timer): local edits are replaced on the next run.\n"
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")

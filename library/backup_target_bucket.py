@@ -150,7 +150,7 @@ changes:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.dcs_s3 import (
+from ansible_collections.dream.backup.plugins.module_utils.dcs_s3 import (
     MINIO_IMPORT_ERROR,
     S3_ERRORS,
     MinioException,

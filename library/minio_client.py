@@ -105,8 +105,8 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_files import sha256_file
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.dream.backup.plugins.module_utils.dcs_files import sha256_file
 
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
           "ppc64le": "ppc64le", "s390x": "s390x"}

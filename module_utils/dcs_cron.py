@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from ansible.module_utils.dcs_text import CONTROL_REASON, has_control_characters
+from ansible_collections.dream.backup.plugins.module_utils.dcs_text import CONTROL_REASON, has_control_characters
 
 # \Z, not $: '$' also matches before a final newline, which would let "root\n" through.
 NAME = re.compile(r"^[A-Za-z0-9_-]+\Z")

@@ -1,4 +1,4 @@
-"""Builds roles/minio_backup/files/backup_minio.py, the file the install role ships: the dream_backup
+"""Builds roles/minio_backup/files/backup_minio.pyz, the file the install role ships: the dream_backup
 package (src/dream_backup) as one executable zipapp.
 
 Deterministic (sorted entries, fixed timestamps and modes), so the committed file can be compared with
@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "dream_backup"
 REPO = HERE.parent
-OUTPUT = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
+OUTPUT = REPO / "roles" / "minio_backup" / "files" / "backup_minio.pyz"
 SHEBANG = b"#!/usr/bin/env python3\n"
 MAIN = b"import sys\n\nfrom dream_backup.cli import main\n\nsys.exit(main())\n"
 STAMP = (1980, 1, 1, 0, 0, 0)

@@ -44,7 +44,7 @@ def recover(d: Deployment, tmp_path, *args: str, buckets: list[str] | None = Non
                       minio_restore_source_secret_key=key["MINIO_RESTORE_SECRET_KEY"], **extra)
     if buckets is not None:
         host["all"]["hosts"]["vps1"]["minio_dr_buckets"] = buckets
-    return run_play(tmp_path, host, {"gather_facts": False, "roles": ["minio_dr"]}, *args)
+    return run_play(tmp_path, host, {"gather_facts": False, "roles": ["dream.backup.minio_dr"]}, *args)
 
 
 def backed_up(d: Deployment) -> dict[str, dict[str, bytes]]:

@@ -36,15 +36,17 @@ def write_playbook(tmp: Path) -> Path:
         "tasks": [
             {"name": "bin directory", "ansible.builtin.file": {"path": str(tmp / "bin"), "state": "directory",
                                                                "mode": "0755"}},
-            {"name": "mc", "minio_client": {"src": str(tmp / "stage" / "mc"), "dest": str(tmp / "bin" / "mc"),
-                                            "checksum": hashlib.sha256(FAKE_MC).hexdigest()}},
-            {"name": "program", "backup_script": {"program_b64": "{{ lookup('ansible.builtin.file', '"
-                                                  + str(tmp / "program.b64") + "') }}",
-                                                  "bin_dir": str(tmp / "bin"), "python": "/usr/bin/python3"}},
-            {"name": "env", "backup_env": {"path": str(tmp / "etc" / "backup.env"), "variables": variables}},
-            {"name": "cron", "backup_cron": {"name": "dream-storage-backup", "schedule": "17 2 * * *",
-                                             "command": str(tmp / "bin" / "dream-backup.sh"),
-                                             "cron_dir": str(tmp / "cron.d")}},
+            {"name": "mc", "dream.backup.minio_client": {
+                "src": str(tmp / "stage" / "mc"), "dest": str(tmp / "bin" / "mc"),
+                "checksum": hashlib.sha256(FAKE_MC).hexdigest()}},
+            {"name": "program", "dream.backup.backup_script": {
+                "program_b64": "{{ lookup('ansible.builtin.file', '" + str(tmp / "program.b64") + "') }}",
+                "bin_dir": str(tmp / "bin"), "python": "/usr/bin/python3"}},
+            {"name": "env", "dream.backup.backup_env": {
+                "path": str(tmp / "etc" / "backup.env"), "variables": variables}},
+            {"name": "cron", "dream.backup.backup_cron": {
+                "name": "dream-storage-backup", "schedule": "17 2 * * *",
+                "command": str(tmp / "bin" / "dream-backup.sh"), "cron_dir": str(tmp / "cron.d")}},
         ],
     }]
     (tmp / "program.b64").write_text(base64.b64encode(PROGRAM.read_bytes()).decode())

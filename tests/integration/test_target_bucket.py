@@ -58,7 +58,7 @@ class ModulePlay:
         args = {"endpoint": self.server.endpoint, "bucket": self.bucket, "access_key": "{{ admin_access_key }}",
                 "secret_key": "{{ admin_secret_key }}", **options}
         play = [{"name": "Off-site bucket", "hosts": "localhost", "gather_facts": False,
-                 "tasks": [{"name": "bucket", "backup_target_bucket": args, "register": "bucket_result"},
+                 "tasks": [{"name": "bucket", "dream.backup.backup_target_bucket": args, "register": "bucket_result"},
                            {"name": "result", "ansible.builtin.debug": {"var": "bucket_result"}}]}]
         self.playbook.write_text(json.dumps(play))
 

@@ -24,7 +24,7 @@ from tests.support import mc_double
 from tests.support.s3world import S3Server, read_object
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.py"
+PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.pyz"
 RCLONE = "/usr/bin/rclone"
 FILE_LIST = "rclone-file-list"  # marks the lines of the argv log that name what a --files-from-raw list held
 # Bounds a wait for an event that a working run always produces: only a broken run reaches it.

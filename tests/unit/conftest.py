@@ -7,14 +7,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-import ansible.module_utils
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+# The modules import shared code as ansible_collections.dream.backup.plugins.module_utils.<name>,
+# importable here because pyproject.toml puts collection/ on pytest's Python path.
 REPO = Path(__file__).resolve().parents[2]
-# The repository's module_utils are importable as ansible.module_utils.<name>, as on a managed host.
-if str(REPO / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(REPO / "module_utils"))
 
 
 def load_module(name: str):

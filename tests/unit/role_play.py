@@ -15,9 +15,10 @@ BIN = Path(sys.executable).parent
 
 
 def ansible_env(tmp_path, **extra: str) -> dict:
-    """A clean environment: this venv's Ansible, the repository's config and roles, HOME in tmp_path."""
+    """A clean environment: this venv's Ansible, the repository's config (and so its collection dream.backup),
+    HOME in tmp_path."""
     return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path),
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable, **extra}
 
 
@@ -26,9 +27,15 @@ def local_host(**host_vars) -> dict:
     return {"all": {"hosts": {"vps1": {"ansible_connection": "local", **host_vars}}}}
 
 
+def role_name(role: str) -> str:
+    """A role of the repository by its name in the collection dream.backup."""
+    return f"dream.backup.{role}"
+
+
 def include_tasks(role: str, tasks_from: str) -> dict:
     """A task that runs one task file of a role."""
-    return {"name": f"{role} {tasks_from}", "ansible.builtin.include_role": {"name": role, "tasks_from": tasks_from}}
+    return {"name": f"{role} {tasks_from}",
+            "ansible.builtin.include_role": {"name": role_name(role), "tasks_from": tasks_from}}
 
 
 def run_play(tmp_path, inventory: dict, play: dict, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import stat
 import subprocess
 
 import pytest
-from ansible.module_utils.dcs_cron import cron_escape, percent_error  # importable once conftest.py has run
+from ansible_collections.dream.backup.plugins.module_utils.dcs_cron import cron_escape, percent_error
 
 from tests.unit.conftest import tree_snapshot
 

@@ -35,9 +35,9 @@ def argument_spec_of(name: str) -> tuple[dict, bool]:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_ansible_doc_renders(name):
-    proc = subprocess.run([str(ANSIBLE_DOC), "-M", str(REPO / "library"), name], capture_output=True, check=False,
-                          text=True, cwd=REPO, env={"PATH": "/usr/bin:/bin", "ANSIBLE_MODULE_UTILS":
-                                                    str(REPO / "module_utils"), "HOME": str(REPO)})
+    proc = subprocess.run([str(ANSIBLE_DOC), f"dream.backup.{name}"], capture_output=True, check=False,
+                          text=True, cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(REPO),
+                                                    "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")})
     assert proc.returncode == 0, proc.stderr
     assert name in proc.stdout and "OPTIONS" in proc.stdout
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.unit.role_play import include_tasks, local_host, run_play
+from tests.unit.role_play import include_tasks, local_host, role_name, run_play
 
 SECRET = "required-SECRET-value-3318"
 KEYS = {"minio_backup_source_access_key": "sa", "minio_backup_source_secret_key": SECRET,
@@ -30,7 +30,7 @@ def play(tmp_path, host_vars: dict, tasks_or_role: dict) -> subprocess.Completed
      "minio_backup_target_admin_access_key, minio_backup_target_admin_secret_key"),
 ])
 def test_a_role_names_every_required_variable_the_inventory_lacks(tmp_path, role, host_vars, missing):
-    proc = play(tmp_path, host_vars, {"roles": [role]})
+    proc = play(tmp_path, host_vars, {"roles": [role_name(role)]})
     assert proc.returncode != 0
     assert f"missing required arguments: {missing}" in proc.stdout
     assert SECRET not in proc.stdout + proc.stderr
