@@ -164,8 +164,9 @@ def stage(stage_root: Path) -> Path:
     # .gitignore hides .cache/: a repository of its own makes git list the staged files (as untracked
     # ones; nothing is committed). ansible-galaxy leaves .git out of the tarball.
     subprocess.run(["git", "init", "--quiet", str(stage_dir)], check=True)
-    for name in ("galaxy.yml", "README.md", "CHANGELOG.md"):
+    for name in ("galaxy.yml", "README.md"):
         shutil.copy2(SOURCE / name, stage_dir / name)
+    shutil.copy2(REPO / "CHANGELOG.md", stage_dir / "CHANGELOG.md")  # at the root: it covers the whole repository
     for name in ("meta", "tests"):
         shutil.copytree(SOURCE / name, stage_dir / name)
 
