@@ -25,6 +25,9 @@ from tests.support.s3world import S3Server, read_object
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = REPO / "roles" / "minio_backup" / "files" / "backup_minio.pyz"
+# The collection dream.backup as Ansible finds it in the repository (ansible.cfg's collections path).
+COLLECTION = REPO / "collection" / "ansible_collections" / "dream" / "backup"
+GALAXY = COLLECTION / "galaxy.yml"
 RCLONE = "/usr/bin/rclone"
 FILE_LIST = "rclone-file-list"  # marks the lines of the argv log that name what a --files-from-raw list held
 # Bounds a wait for an event that a working run always produces: only a broken run reaches it.
