@@ -1,8 +1,8 @@
 """The unit tests mirror the program's package file for file (issue #24): src/dream_backup/X.py is tested
 in tests/unit/program/test_X.py, and a subpackage's module in the same subfolder here. A newcomer
 looking for the tests of a module finds them at one place, and a new module without tests fails here.
-A package's __init__.py is not mirrored: what it holds (VERSION, engines.make_engine) is used by every
-test of the modules below it."""
+A package's __init__.py is not mirrored: what it holds (VERSION, engines.make_engine) runs in every run
+of the built program (tests/integration)."""
 
 from __future__ import annotations
 
