@@ -376,32 +376,6 @@ def bucket_verdicts(text: str) -> list[str]:
     return sorted(line for line in text.splitlines() if line.startswith("dream_backup_bucket_success"))
 
 
-def load_program_module(name: str):
-    """A module of the built program (the zipapp is importable), for a rule not reachable from the CLI."""
-    sys.path.insert(0, str(PROGRAM))
-    try:
-        module = __import__(f"dream_backup.{name}", fromlist=[name])
-    finally:
-        sys.path.remove(str(PROGRAM))
-    return module
-
-
-def test_metrics_label_values_are_escaped_and_read_back(tmp_path):
-    metrics = load_program_module("metrics")
-    path = tmp_path / "dream.prom"
-    hostile = 'a"b\\c\nd} 1'
-    metrics.update(str(path), {("dream_backup_objects", hostile): 3, ("dream_backup_objects", "books"): 1})
-    text = path.read_text()
-    assert 'dream_backup_objects{bucket="a\\"b\\\\c\\nd} 1"} 3' in text.splitlines()
-    series = [line for line in text.splitlines() if not line.startswith("#")]
-    assert len(series) == 2
-    metrics.update(str(path), {("dream_backup_objects", "books"): 2})  # re-reads and keeps the escaped series
-    again = path.read_text().splitlines()
-    assert 'dream_backup_objects{bucket="a\\"b\\\\c\\nd} 1"} 3' in again
-    assert 'dream_backup_objects{bucket="books"} 2' in again
-    assert len([line for line in again if not line.startswith("#")]) == 2
-
-
 # --- what held up: secrets stay out of other users' reach ------------------------------------------------
 
 def engine_pid(marker: str, deadline: float) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import sys
+import threading
 
 import pytest
 
@@ -31,3 +33,42 @@ def make_config():
         }
         return config.load(None, environ=environ | extra)
     return make
+
+
+class Pings:
+    """A healthcheck endpoint on localhost: every request's method, path and body, in order."""
+
+    def __init__(self):
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.status = 200
+        pings = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                pings.requests.append((self.command, self.path, self.rfile.read(length)))
+                self.send_response(pings.status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ping/abc"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def pings():
+    endpoint = Pings()
+    yield endpoint
+    endpoint.close()

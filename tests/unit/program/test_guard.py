@@ -1,9 +1,8 @@
 """The guard (docs/guard.md): BACKUP_GUARD parsing and validation, its counts in SQL (equal to the
-rules of verify.py), the decision to hold, and the state directory's refusals."""
+rules of verify.py) and the decision to hold. What it remembers between runs: test_state.py."""
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import timedelta
 
@@ -12,7 +11,6 @@ import pytest
 from dream_backup import envspec, guard, verify
 from dream_backup.engines.base import Obj
 from dream_backup.errors import ConfigError
-from dream_backup.state import StateDir
 from tests.unit.program.test_listing import T0, random_sides, spooled
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -137,50 +135,3 @@ def test_reason_names_both_counts_the_threshold_and_at_most_20_keys():
 def test_reason_without_a_last_backup_says_deletions_were_not_counted():
     reason = guard.hold_reason(counts(changed=120, has_last=False), 25, 100)
     assert "deletions not counted" in reason
-
-
-# --- the state directory ------------------------------------------------------------------------------
-
-def test_state_directory_is_created_root_only_and_a_listing_survives(tmp_path):
-    states = StateDir.open(str(tmp_path / "state"))
-    assert os.stat(tmp_path / "state").st_mode & 0o777 == 0o700
-    assert states.last("books") is None
-    listing = spooled(tmp_path, "s", {"a": Obj("a", 1, T0, None), "b": Obj("b", 2, T0, None)})
-    states.save("books", listing)
-    assert not os.path.exists(listing.path)  # moved, not copied, on the same file system
-    assert os.stat(states.file("books")).st_mode & 0o777 == 0o600
-    last = StateDir.open(str(tmp_path / "state")).last("books")
-    counts = guard.count(spooled(tmp_path, "now", {"a": Obj("a", 1, T0, None)}), spooled(tmp_path, "t", {}), last)
-    assert (counts.baseline, counts.deleted, counts.deleted_keys) == (2, 1, ["b"])
-
-
-def test_dry_run_does_not_create_the_directory(tmp_path):
-    assert StateDir.open(str(tmp_path / "state"), create=False).last("books") is None
-    assert not (tmp_path / "state").exists()
-
-
-@pytest.mark.parametrize("tamper", ["dir-group-writable", "dir-link", "file-writable", "file-link",
-                                    "file-hardlink", "file-not-a-listing"])
-def test_tampered_state_is_refused(tmp_path, tamper):
-    directory = tmp_path / "state"
-    states = StateDir.open(str(directory))
-    states.save("books", spooled(tmp_path, "s", {"a": Obj("a", 1, T0, None)}))
-    path = states.file("books")
-    if tamper == "dir-group-writable":
-        directory.chmod(0o770)
-    elif tamper == "dir-link":
-        (tmp_path / "elsewhere").symlink_to(directory)
-        directory = tmp_path / "elsewhere"
-    elif tamper == "file-writable":
-        os.chmod(path, 0o620)
-    elif tamper == "file-link":
-        os.rename(path, path + ".real")
-        os.symlink(path + ".real", path)
-    elif tamper == "file-hardlink":
-        os.link(path, tmp_path / "second-name")
-    else:
-        with open(path, "wb") as handle:
-            handle.write(b"not sqlite at all, " * 100)
-    with pytest.raises(ConfigError, match=r"refused|not a listing") as refused:
-        StateDir.open(str(directory)).last("books")
-    assert refused.value.exit_code == 2

@@ -107,3 +107,18 @@ def test_check_writable(tmp_path):
     metrics.check_writable(str(tmp_path / "backup.prom"))
     with pytest.raises(ConfigError, match=r"metrics directory .*absent does not exist or is not writable"):
         metrics.check_writable(str(tmp_path / "absent" / "backup.prom"))
+
+
+def test_metrics_label_values_are_escaped_and_read_back(tmp_path):
+    path = tmp_path / "dream.prom"
+    hostile = 'a"b\\c\nd} 1'
+    metrics.update(str(path), {("dream_backup_objects", hostile): 3, ("dream_backup_objects", "books"): 1})
+    text = path.read_text()
+    assert 'dream_backup_objects{bucket="a\\"b\\\\c\\nd} 1"} 3' in text.splitlines()
+    series = [line for line in text.splitlines() if not line.startswith("#")]
+    assert len(series) == 2
+    metrics.update(str(path), {("dream_backup_objects", "books"): 2})  # re-reads and keeps the escaped series
+    again = path.read_text().splitlines()
+    assert 'dream_backup_objects{bucket="a\\"b\\\\c\\nd} 1"} 3' in again
+    assert 'dream_backup_objects{bucket="books"} 2' in again
+    assert len([line for line in again if not line.startswith("#")]) == 2
