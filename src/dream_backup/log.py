@@ -39,7 +39,11 @@ class Scrubber:
     ever put a secret into a message, but an engine's error text might echo one)."""
 
     def __init__(self, secrets: tuple[str, ...] = ()):
-        self.secrets = tuple(s for s in secrets if len(s) >= 4)
+        kept = [s for s in secrets if len(s) >= 4]
+        # A secret with a quote, backslash or control character reads differently once JSON-escaped (the
+        # log file's form): that spelling is replaced too, longest first so no part of one is left.
+        escaped = [json.dumps(s, ensure_ascii=False)[1:-1] for s in kept]
+        self.secrets = tuple(sorted({*kept, *escaped}, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
@@ -72,6 +76,9 @@ class RunLog:
     def write(self, level: str, message: str, **fields) -> dict:
         record = {"ts": utc_now(), "level": level, "message": message}
         record.update({k: v for k, v in fields.items() if v is not None})
+        # Scrubbed before and after JSON encoding: encoding escapes a secret's quotes and backslashes,
+        # and a value that is not a string only becomes text inside json.dumps.
+        record = self.scrub.value(record)
         line = json_line(self.scrub(json.dumps(record, ensure_ascii=False, default=str)))
         self.handle.write(line + "\n")
         self.handle.flush()

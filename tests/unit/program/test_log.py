@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,18 @@ def test_a_secret_is_masked_in_the_file_and_on_stderr(run_log, tmp_path, capsys)
     assert SECRET not in text and SECRET not in err
     assert lines(tmp_path)[0]["reason"] == "engine said: key ******** rejected"
     assert "reason=engine said: key ******** rejected" in err
+
+
+@pytest.mark.parametrize("secret", ['ab"cd\\1234', "tab\there-1234", 'q"uote"d-secret'])
+def test_a_secret_json_would_escape_is_masked_in_the_file_too(run_log, tmp_path, capsys, secret):
+    """The file holds JSON, where a secret's quotes and backslashes are escaped: neither spelling is left."""
+    run = run_log(secrets=(secret,))
+    run.error(log.MIRROR_FAILED, bucket="books", reason=f"engine said {secret}", results=[Path(secret)])
+    text = (tmp_path / "backup.log").read_text(encoding="utf-8")
+    escaped = json.dumps(secret)[1:-1]
+    assert secret not in text and escaped not in text
+    assert lines(tmp_path)[0]["reason"] == "engine said ********"
+    assert secret not in capsys.readouterr().err
 
 
 def test_a_line_never_breaks_in_two_whatever_a_key_holds(run_log, tmp_path, capsys):
