@@ -15,7 +15,7 @@ import pytest
 from tests.unit.role_play import include_tasks, local_host, run_play
 
 ANALYZE = shutil.which("systemd-analyze", path="/usr/bin:/bin")
-TASK = "minio_backup : Systemd | dream-backup.service and .timer (systemd-analyze verifies them first)"
+TASK = "dream.backup.minio_backup : Systemd | dream-backup.service and .timer (systemd-analyze verifies them first)"
 KEYS = {"minio_backup_source_access_key": "sa", "minio_backup_source_secret_key": "ss",
         "minio_backup_target_access_key": "ta", "minio_backup_target_secret_key": "ts",
         "minio_backup_source_endpoint": "http://minio-a:9000", "minio_backup_target_endpoint": "https://offsite.example"}

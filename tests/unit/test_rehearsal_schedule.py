@@ -11,8 +11,8 @@ import pytest
 
 from tests.unit.test_minio_backup_scheduler import ANALYZE, EXPOSURE_MAX, exposure, failure_messages, play, verify
 
-CRON_TASK = "minio_backup : Cron | monthly restore rehearsal job in /etc/cron.d"
-UNITS_TASK = "minio_backup : Systemd | rehearsal - dream-backup-rehearsal.service and .timer"
+CRON_TASK = "dream.backup.minio_backup : Cron | monthly restore rehearsal job in /etc/cron.d"
+UNITS_TASK = "dream.backup.minio_backup : Systemd | rehearsal - dream-backup-rehearsal.service and .timer"
 
 
 def rendered(tmp_path, **host_vars) -> dict[str, dict]:
