@@ -30,7 +30,10 @@ options:
     description: A file already on the host to install instead of downloading (air-gapped fleets).
     type: path
   checksum:
-    description: Expected sha256 of the binary, 64 hex digits (the install role carries the published sums).
+    description:
+      - Expected sha256 of the binary, 64 hex digits (the install role carries the published sums).
+      - Also accepted in the form M(ansible.builtin.get_url) takes, C(sha256:<64 hex digits>); no other
+        algorithm is.
     type: str
     required: true
   dest:
@@ -156,8 +159,10 @@ def download(module, url, handle):
 def run(module):
     p = module.params
     checksum = p["checksum"].strip().lower()
+    # get_url's spelling, ALGORITHM:HEX, for sha256 only: a weaker algorithm is not a choice here.
+    checksum = checksum.removeprefix("sha256:")
     if not re.fullmatch(r"[0-9a-f]{64}", checksum):
-        module.fail_json(msg="checksum must be a sha256 of 64 hex digits")
+        module.fail_json(msg="checksum must be a sha256 of 64 hex digits, alone or as sha256:<hex>")
     dest = p["dest"]
     url = None if p["src"] else (p["url"] or default_url(module, p["release"]))
     current = sha256_file(dest)

@@ -129,6 +129,20 @@ def test_src_on_host(run_module, tmp_path):
     assert result["changed"] is True and dest.read_bytes() == GOOD
 
 
+def test_checksum_in_get_urls_form_installs_and_reports_the_bare_sum(run_module, tmp_path):
+    src, dest = tmp_path / "stage-mc", tmp_path / "mc"
+    src.write_bytes(GOOD)
+    result = run_module("minio_client", {"src": str(src), "checksum": f"SHA256:{sha(GOOD)}", "dest": str(dest)})
+    assert result["changed"] is True and dest.read_bytes() == GOOD and result["checksum"] == sha(GOOD)
+
+
+@pytest.mark.parametrize("checksum", ["md5:" + "0" * 32, "sha1:" + "0" * 40, "sha512:" + "0" * 64, "sha256:abc"])
+def test_checksum_of_another_algorithm_or_length_is_refused(run_module, tmp_path, checksum):
+    result = run_module("minio_client", {"checksum": checksum, "dest": str(tmp_path / "mc")})
+    assert result["failed"] is True and "sha256:<hex>" in result["msg"]
+    assert not (tmp_path / "mc").exists()
+
+
 def test_bad_checksum_format(run_module, tmp_path):
     result = run_module("minio_client", {"checksum": "abc", "dest": str(tmp_path / "mc")})
     assert result["failed"] is True and "checksum" in result["msg"]
