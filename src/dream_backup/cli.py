@@ -4,7 +4,7 @@ runs a backup.
 The command is the first token after the global options (--env-file, --log-path) and nothing else, so
 an option's value may equal a command's name (`dream-backup --bucket check` backs up a bucket called
 check). Adding a command takes a module in commands/ (its `run`), one options function and one entry in
-COMMANDS here, and the command's name in library/dream_backup.py (its COMMANDS list and the `command`
+COMMANDS here, and the command's name in library/backup_command.py (its COMMANDS list and the `command`
 option's choices in DOCUMENTATION; WRITING too when the command writes) so the Ansible module can run it."""
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 #!/usr/bin/python
-"""Ansible module dream_backup: run one command of the installed backup program and hand back its JSON."""
+"""Ansible module backup_command: run one command of the installed backup program and hand back its JSON."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: dream_backup
+module: backup_command
 short_description: Run a command of the Dream Central Storage backup program and return its JSON document
 description:
   - Runs C(PROGRAM COMMAND --json ARGS) on the host (no shell) and returns the document the program
@@ -81,7 +81,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Back up two buckets now, logging to the manual log
-  dream_backup:
+  backup_command:
     command: backup
     args: [--bucket, books, --bucket, apps]
     environment:
@@ -89,19 +89,19 @@ EXAMPLES = r"""
   register: run
 
 - name: What a restore would do (read-only, also in check mode)
-  dream_backup:
+  backup_command:
     command: restore
     args: [--bucket, books, --prefix, book-001/, --to-bucket, books-restored, --dry-run]
   register: plan
 
 - name: Restore in place with the restore key from the controller's vault
-  dream_backup:
+  backup_command:
     command: restore
     args: [--bucket, books, --prefix, book-001/]
     restore_access_key: "{{ minio_restore_source_access_key }}"
     restore_secret_key: "{{ minio_restore_source_secret_key }}"
 - name: Restore drill; its verdicts are judged by the next task
-  dream_backup:
+  backup_command:
     command: drill
     args: [--samples, "5"]
     ok_codes: [0, 1]

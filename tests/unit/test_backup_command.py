@@ -1,6 +1,6 @@
-"""dream_backup module: runs a stand-in program (a script written here that prints a fixed document and
-exits with a fixed code) and checks what the module makes of it: argv, parsed result, changed, reason,
-failure on exit codes, check mode."""
+"""backup_command module (once named dream_backup): runs a stand-in program (a script written here that
+prints a fixed document and exits with a fixed code) and checks what the module makes of it: argv, parsed
+result, changed, reason, failure on exit codes, check mode."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.unit.role_play import local_host, run_play
 
 SECRET = "env-SECRET-value-41d0"
 
@@ -43,7 +45,7 @@ def program(tmp_path):
 
 
 def run(run_module, program, command, *, check=False, **args):
-    return run_module("dream_backup", {"program": str(program.path), "command": command, **args}, check=check)
+    return run_module("backup_command", {"program": str(program.path), "command": command, **args}, check=check)
 
 
 def backup_doc(**objects):
@@ -172,3 +174,16 @@ def test_missing_program_fails_pointing_at_provisioning(run_module, program):
     result = run(run_module, program, "drill")
     assert result["failed"] is True
     assert result["msg"] == f"{program.path} is missing or not executable: provision the host with playbooks/site.yml"
+
+
+def test_the_old_name_dream_backup_still_runs_the_module_and_says_it_is_deprecated(program, tmp_path):
+    """meta/runtime.yml routes dream.backup.dream_backup to backup_command for one release."""
+    program.behave(stdout=backup_doc(books=1))
+    task = {"name": "old name", "dream.backup.dream_backup": {"program": str(program.path), "command": "backup"},
+            "register": "old"}
+    proc = run_play(tmp_path, local_host(), {"gather_facts": False, "tasks": [
+        task, {"name": "show", "ansible.builtin.debug": {"msg": "objects={{ old.result.results.books.objects }}"}}]})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert program.runs()[0]["argv"] == ["backup", "--json"]
+    assert "objects=1" in proc.stdout
+    assert "dream.backup.backup_command" in proc.stdout + proc.stderr  # the deprecation names the new module
