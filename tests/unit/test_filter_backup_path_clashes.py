@@ -61,7 +61,7 @@ def test_ansible_finds_the_filter_through_the_repository_configuration(tmp_path)
         "vps1": {"minio_backup_source_endpoint": "http://a", "minio_backup_target_endpoint": "https://o"},
         "vps2": {"minio_backup_source_endpoint": "http://b", "minio_backup_target_endpoint": "https://o",
                  "minio_backup_buckets": ["books"]}}}}))
-    expression = ("{{ ['vps1', 'vps2'] | backup_path_clashes(hostvars, "
+    expression = ("{{ ['vps1', 'vps2'] | dream.backup.backup_path_clashes(hostvars, "
                   "{'minio_backup_buckets': ['books', 'apps'], 'minio_backup_target_bucket': 't'}) | to_json }}")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
            "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
