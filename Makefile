@@ -65,10 +65,21 @@ molecule: venv image ## every Molecule scenario, in two lanes side by side (test
 # Molecule, pytest and the collection's sanity run mostly wait (on containers, servers, engines), so all
 # start at once, Molecule first; with two job slots Molecule waited for one of the others. Lint runs
 # beside them too: run first, its minutes were added to the longest job's. Each one's output is printed
-# whole when it ends (--output-sync); --keep-going lets the others finish when one fails, so a run names
-# every failure, and any failing fails the target.
+# whole when it ends and kept in .cache/test-results/; --keep-going lets the others finish when one
+# fails, and a summary printed last names each part's exit code and the lines that say what failed
+# (a CI page showing only the end of the output still shows them). Any part failing fails the target.
+TEST_RESULTS := .cache/test-results
+TEST_PARTS   := molecule pytest sanity lint
 test: venv ## lint, every Molecule scenario, pytest and the collection's sanity run side by side (what CI runs)
-	@$(MAKE) --no-print-directory -j4 --keep-going --output-sync=target molecule pytest sanity lint
+	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
+	@rc=0; $(MAKE) --no-print-directory -j4 --keep-going $(addprefix test-part-,$(TEST_PARTS)) || rc=$$?; \
+	  tests/support/test_summary.sh $(TEST_RESULTS) && exit $$rc
+
+# One part of `make test`: its output into $(TEST_RESULTS)/PART.log, printed whole when it ends, and
+# its exit code into PART.rc for the summary.
+test-part-%:
+	@rc=0; $(MAKE) --no-print-directory $* >$(TEST_RESULTS)/$*.log 2>&1 || rc=$$?; \
+	  cat $(TEST_RESULTS)/$*.log; echo $$rc >$(TEST_RESULTS)/$*.rc; exit $$rc
 
 # Performance runs (not part of make test): ratios against a baseline measured in the same run.
 bench: bench-backup bench-fleet ## both performance runs (not part of make test)
