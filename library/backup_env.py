@@ -95,6 +95,7 @@ sha256:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dcs_backup_env import MASK, SECRET_VARIABLES, masked, parse, render, validate
+from ansible.module_utils.dcs_facts import ENV_FILE
 from ansible.module_utils.dcs_files import ensure_file, read_bytes, resolve_ids
 
 HEADER = ("Dream Central Storage backup configuration. Managed by Ansible (module backup_env):\n"
@@ -146,7 +147,7 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "default": "/etc/dream-central-storage/backup.env"},
+            "path": {"type": "path", "default": ENV_FILE},
             "variables": {"type": "dict", "required": True, "no_log": False},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},

@@ -62,20 +62,14 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.dcs_facts import human_bytes as facts_human_bytes
 
 COLUMNS = ("host", "bucket", "state", "last success", "age h", "objects", "bytes", "duration s", "exit",
            "drill", "drill age d", "restorable since", "restore est h", "problems")
 
 
 def human_bytes(count):
-    if count is None:
-        return "-"
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"
+    return "-" if count is None else facts_human_bytes(count)
 
 
 def cell(value):

@@ -62,10 +62,9 @@ def test_healthy_fleet_has_no_problem_and_check_mode_is_the_same(report):
 
 
 def test_sizes_are_worded_as_in_the_programs_own_tables():
-    """The module runs on the controller and the program is a self-contained zipapp on the VPS, so each
-    has its own few lines that word a size; an operator reading both must see the same words."""
-    spec = importlib.util.spec_from_file_location(
-        "dream_backup_report", REPO / "src" / "dream_backup" / "report.py")
+    """The program's tables and the fleet table word a size with one function (module_utils/dcs_facts.py,
+    stored in the zipapp as dream_backup/facts.py): an operator reading both sees the same words."""
+    spec = importlib.util.spec_from_file_location("dcs_facts_for_test", REPO / "src" / "dream_backup" / "facts.py")
     program = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(program)
     fleet = load_module("backup_status_report")
