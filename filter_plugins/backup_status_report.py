@@ -1,75 +1,44 @@
-#!/usr/bin/python
-"""Ansible module backup_status_report: one table and one list of problems for the whole fleet."""
+"""Filter `backup_status_report`: every host's backup_status result as one fleet table and one list of
+problems. Runs on the controller and computes only (no file read or written).
+
+    {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'registered')))
+       | backup_status_report }}
+
+returns ``table`` (the fleet table: a header line, then one line per host and bucket), ``hosts`` (per host
+its state and, when it answered, the status backup_status returned) and ``problems`` (each as
+``host bucket - text``, or ``host - text`` for a host-level one). A host whose result says it was
+unreachable is shown as ``unreachable``, one whose status could not be read as ``error`` with the message:
+both are problems. A host holding the lock is ``running``, one without a metrics file ``no metrics``."""
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
----
-module: backup_status_report
-short_description: Combine every host's backup_status result into one fleet table and list of problems
-description:
-  - Runs on the controller (C(delegate_to) localhost, C(run_once)) with the result each host registered
-    from M(dream.backup.backup_status). Builds one row per host and bucket, and the list of problems that should fail
-    the play, each naming its host and bucket.
-  - A host whose result says it was unreachable is shown as C(unreachable); a host whose status could not
-    be read is shown as C(error) with the message. Both are problems (the fleet cannot be called healthy
-    without them). A host holding the lock is C(running); one without a metrics file is C(no metrics).
-  - Computes only; reads and writes no file.
-version_added: "1.0.0"
-author: Dream Central Storage operations (!UNKNOWN)
-options:
-  results:
-    description: Host name to the result it registered from M(dream.backup.backup_status) (also failed or
-      unreachable ones).
-    type: dict
-    required: true
-attributes:
-  check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
-    support: full
-  diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
-    support: none
-"""
+import functools
+import importlib.util
+from pathlib import Path
 
-EXAMPLES = r"""
-- name: Fleet table
-  backup_status_report:
-    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all
-      | map('extract', hostvars, '__minio_backup_status_host'))) }}"
-  delegate_to: localhost
-  run_once: true
-  register: fleet
-"""
 
-RETURN = r"""
-table:
-  description: The fleet table, one line per host and bucket after a header line.
-  returned: always
-  type: list
-  elements: str
-hosts:
-  description: Per host its state and, when it answered, the status M(dream.backup.backup_status) returned.
-  returned: always
-  type: list
-  elements: dict
-problems:
-  description: Every problem as C(host bucket - text) (or C(host - text) for a host-level one).
-  returned: always
-  type: list
-  elements: str
-  sample: ["dcs-vps1 books - last success 30.2 h ago (max 26 h)"]
-"""
+@functools.cache
+def _facts():
+    """module_utils/dcs_facts.py, the owner of human_bytes. The collection's build rewrites the import below
+    to the collection's module_utils; in the repository, ansible.cfg's module_utils path serves modules
+    only, so the same file is loaded by its path (filter_plugins/ and module_utils/ are siblings here, as
+    plugins/filter/ and plugins/module_utils/ are in the collection)."""
+    try:
+        import ansible.module_utils.dcs_facts as facts  # noqa: PLC0415
+    except ImportError:
+        path = Path(__file__).resolve().parent.parent / "module_utils" / "dcs_facts.py"
+        spec = importlib.util.spec_from_file_location("dcs_facts_for_filters", path)
+        facts = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(facts)
+    return facts
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dcs_facts import human_bytes as facts_human_bytes
 
 COLUMNS = ("host", "bucket", "state", "last success", "age h", "objects", "bytes", "duration s", "exit",
            "drill", "drill age d", "restorable since", "restore est h", "problems")
 
 
 def human_bytes(count):
-    return "-" if count is None else facts_human_bytes(count)
+    return "-" if count is None else _facts().human_bytes(count)
 
 
 def cell(value):
@@ -131,13 +100,13 @@ def problems_of(entry):
             for bucket in entry["status"].get("buckets") or [] for problem in bucket.get("problems") or []]
 
 
-def main():
-    module = AnsibleModule(argument_spec={"results": {"type": "dict", "required": True}}, supports_check_mode=True)
-    entries = [host_entry(host, result) for host, result in sorted(module.params["results"].items())]
+def backup_status_report(results):
+    """``results``: host name to the result it registered from backup_status (also failed or unreachable)."""
+    entries = [host_entry(host, result) for host, result in sorted((results or {}).items())]
     rows = [row for entry in entries for row in rows_of(entry)]
-    module.exit_json(changed=False, table=render(rows), hosts=entries,
-                     problems=[p for entry in entries for p in problems_of(entry)])
+    return {"table": render(rows), "hosts": entries, "problems": [p for entry in entries for p in problems_of(entry)]}
 
 
-if __name__ == "__main__":
-    main()
+class FilterModule:
+    def filters(self):
+        return {"backup_status_report": backup_status_report}
