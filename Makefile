@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export DCS_IMAGE := $(IMAGE)
 
 .PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet \
-        bench-scale bench-restore collection sanity
+        bench-scale bench-restore collection sanity docs
 
 # Each target's line in `make help` is its `## ` comment (tests/unit/test_makefile.py checks that
 # every .PHONY target has one).
@@ -38,6 +38,11 @@ image: system-deps ## build the Debian VPS container image of the fleet (reused 
 # pytest suite fails when it is out of date).
 program: ## rebuild the backup program's zipapp from src/dream_backup
 	python3 src/build.py
+
+# Each role's variable table in its README is written from meta/argument_specs.yml (the pytest suite
+# fails when one is out of date).
+docs: venv ## rewrite the roles' README variable tables from their meta/argument_specs.yml
+	python3 tests/support/role_docs.py
 
 # The collection dream.backup is a copy of roles/, library/, module_utils/, filter_plugins/ and playbooks/
 # with the names a collection needs (collection/build.py says which); the repository's layout stays.

@@ -102,6 +102,7 @@ from ansible_collections.dream.backup.plugins.module_utils.dcs_backup_env import
     render,
     validate,
 )
+from ansible_collections.dream.backup.plugins.module_utils.dcs_facts import ENV_FILE
 from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, read_bytes, resolve_ids
 
 HEADER = ("Dream Central Storage backup configuration. Managed by Ansible (module backup_env):\n"
@@ -153,7 +154,7 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "default": "/etc/dream-central-storage/backup.env"},
+            "path": {"type": "path", "default": ENV_FILE},
             "variables": {"type": "dict", "required": True, "no_log": False},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},

@@ -91,6 +91,7 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dream.backup.plugins.module_utils.dcs_facts import ENV_FILE
 from ansible_collections.dream.backup.plugins.module_utils.dcs_files import ensure_file, sha256_bytes, sha256_file
 from ansible_collections.dream.backup.plugins.module_utils.dcs_text import absolute_path_error
 
@@ -212,7 +213,7 @@ def main():
             "program": {"type": "str"},
             "program_b64": {"type": "str"},
             "bin_dir": {"type": "path", "default": "/usr/local/bin"},
-            "env_file": {"type": "path", "default": "/etc/dream-central-storage/backup.env"},
+            "env_file": {"type": "path", "default": ENV_FILE},
             "python": {"type": "path", "default": "/usr/bin/python3"},
         },
         required_one_of=[("program", "program_b64")],

@@ -39,6 +39,8 @@ def build() -> bytes:
                 continue
             # read_bytes follows the envspec.py link to module_utils: one definition of the env file.
             _add(archive, path.relative_to(HERE).as_posix(), path.read_bytes())
+        # The package's one data file: the collection's galaxy.yml, whose version the program reports.
+        _add(archive, "dream_backup/galaxy_yml", (PACKAGE / "galaxy_yml").read_bytes())
     return SHEBANG + buffer.getvalue()
 
 

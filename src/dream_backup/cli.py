@@ -17,13 +17,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dream_backup import VERSION, envspec, lockholder, metrics, outcome, writekey
+from dream_backup import VERSION, envspec, facts, metrics, outcome, writekey
 from dream_backup import config as configuration
 from dream_backup.engines import make_engine
 from dream_backup.errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_REFUSED, ConfigError, DreamBackupError, LockedError
 from dream_backup.log import BACKUP_FAILED, RunLog, Scrubber, StderrLog
 
-DEFAULT_ENV_FILE = "/etc/dream-central-storage/backup.env"
+DEFAULT_ENV_FILE = facts.ENV_FILE
 DEFAULT_COMMAND = "backup"
 GLOBAL_VALUE_OPTIONS = ("--env-file", "--log-path")
 DRILL_SAMPLES = 5
@@ -320,7 +320,7 @@ def failed(ctx: Context, reason: str, code: int, every_bucket: bool = True) -> i
 
 
 def locked(ctx: Context, exc: LockedError) -> int:
-    pid, since = lockholder.describe(ctx.config.lock_file)
+    pid, since = facts.lock_pid_and_since(ctx.config.lock_file)
     pid = exc.pid if exc.pid is not None else pid
     since = exc.held_since if exc.held_since is not None else since
     if ctx.args.command == "backup":

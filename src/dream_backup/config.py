@@ -11,11 +11,11 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from dream_backup import envspec, safe_open, trust
+from dream_backup import envspec, facts, safe_open, trust
 from dream_backup.errors import ConfigError
 
 DEFAULTS = {
-    "MINIO_BACKUP_LOG": "/var/log/minio-backup.log",
+    "MINIO_BACKUP_LOG": facts.BACKUP_LOG,
     "MC_PATH": "/usr/local/bin/mc",
     "BACKUP_ENGINE": "mc",
     "RCLONE_PATH": "/usr/bin/rclone",
@@ -27,8 +27,8 @@ DEFAULTS = {
     "BACKUP_CA_FILE": "",
     "BACKUP_METRICS_FILE": "",
     "BACKUP_HEALTHCHECK_URL": "",
-    "BACKUP_LOCK_FILE": "/run/dream-backup/dream-backup.lock",
-    "RESTORE_DRILL_LOG": "/var/log/minio-restore-drill.log",
+    "BACKUP_LOCK_FILE": facts.LOCK_FILE,
+    "RESTORE_DRILL_LOG": facts.DRILL_LOG,
     "TRASH_RETENTION_DAYS": "7",
     "MINIO_SOURCE_REGION": "us-east-1",
     "BACKUP_TARGET_REGION": "us-east-1",
@@ -39,7 +39,7 @@ DEFAULTS = {
     "BACKUP_RTO_BUDGET_HOURS": "24",  # rehearse: the restore time allowed per bucket, exported with the estimate
     "BACKUP_GUARD": "*=25,trash=off",  # the inventory's minio_backup_guard default (docs/guard.md)
     "BACKUP_GUARD_MIN_OBJECTS": "100",
-    "BACKUP_STATE_DIR": "/var/lib/dream-backup",  # root's alone; survives reboots (the guard's last listings)
+    "BACKUP_STATE_DIR": facts.STATE_DIR,  # root's alone; survives reboots (the guard's last listings)
     "BACKUP_REHEARSAL_ACCESS_KEY": "",  # rehearse: the scratch bucket's key (writekey.py); empty: none
     "BACKUP_REHEARSAL_SECRET_KEY": "",
 }
@@ -105,7 +105,7 @@ class Config:
     rto_budget_hours: int = 24
     guard: tuple[tuple[str, float | None], ...] = (("*", 25.0), ("trash", None))
     guard_min_objects: int = 100
-    state_dir: str = "/var/lib/dream-backup"
+    state_dir: str = facts.STATE_DIR
     rehearsal_access_key: str = ""
     rehearsal_secret_key: str = field(default="", repr=False)
     held_secrets: tuple[str, ...] = field(default=(), repr=False)  # secrets replaced by writekey, still scrubbed

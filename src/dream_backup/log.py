@@ -1,5 +1,6 @@
 """The structured log: one JSON object per line (ts, level, message, and bucket/reason/event/results
-where they apply). Messages operators grep for are constants here, verbatim from the runbook."""
+where they apply). Messages operators grep for are constants here, defined in facts.py (the status
+module reads them)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,20 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from dream_backup import safe_open
+from dream_backup import facts, safe_open
 from dream_backup.report import one_line
 
-STARTING_MIRROR = "Starting mirror"
-COMPLETED_MIRROR = "Completed mirror"
-MIRROR_FAILED = "Mirror failed"
-BACKUP_FAILED = "Backup failed"
-BACKUP_COMPLETED = "Backup completed"
-MIRROR_EVENT = "Mirror event"
-MIRROR_HELD = "Mirror held"
-CHANGES_ACCEPTED = "Changes accepted"
-GUARD_STATE_NOT_SAVED = "Guard state not saved"
-UNSTORABLE_OBJECTS = "Unstorable objects"
-BACKUP_SKIPPED = "Backup skipped: another run is in progress"
+STARTING_MIRROR = facts.STARTING_MIRROR
+COMPLETED_MIRROR = facts.COMPLETED_MIRROR
+MIRROR_FAILED = facts.MIRROR_FAILED
+BACKUP_FAILED = facts.BACKUP_FAILED
+BACKUP_COMPLETED = facts.BACKUP_COMPLETED
+MIRROR_EVENT = facts.MIRROR_EVENT
+MIRROR_HELD = facts.MIRROR_HELD
+CHANGES_ACCEPTED = facts.CHANGES_ACCEPTED
+GUARD_STATE_NOT_SAVED = facts.GUARD_STATE_NOT_SAVED
+UNSTORABLE_OBJECTS = facts.UNSTORABLE_OBJECTS
+BACKUP_SKIPPED = facts.BACKUP_SKIPPED
 
 
 def utc_now() -> str:

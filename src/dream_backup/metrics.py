@@ -5,47 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import tempfile
 
-from dream_backup import safe_open
+from dream_backup import facts, safe_open
 from dream_backup.errors import ConfigError
 
-HELP = {
-    "dream_backup_last_run_timestamp_seconds": "Time the last backup run ended.",
-    "dream_backup_last_success_timestamp_seconds": "Time of the last successful mirror of a bucket.",
-    "dream_backup_bucket_success": "1 if the last mirror of the bucket succeeded and was verified, else 0.",
-    "dream_backup_objects": "Objects copied by the last mirror of the bucket.",
-    "dream_backup_bytes": "Bytes copied by the last mirror of the bucket.",
-    "dream_backup_duration_seconds": "Duration of the last mirror of the bucket.",
-    "dream_backup_exit_code": "Exit code of the last backup run.",
-    "dream_backup_drill_last_success_timestamp_seconds": "Time of the last passing restore drill of a bucket.",
-    "dream_backup_drill_success": "1 if the last restore drill of the bucket passed, else 0.",
-    "dream_backup_content_verified_objects": "Objects whose backup and production copies the last content "
-                                             "verification of the bucket compared.",
-    "dream_backup_content_corrupt_objects": "Objects the last content verification of the bucket found corrupt "
-                                            "or missing.",
-    "dream_backup_content_last_full_cycle_timestamp_seconds": "Time the last slice of a content verification "
-                                                              "cycle of the bucket passed.",
-    "dream_backup_rehearsal_last_success_timestamp_seconds": "Time of the last passing restore rehearsal of "
-                                                             "a bucket.",
-    "dream_backup_rehearsal_bytes_per_second": "Bytes per second the last passing restore rehearsal of the "
-                                               "bucket restored.",
-    "dream_backup_estimated_restore_seconds": "Estimated seconds to restore the whole bucket, from its last "
-                                              "passing rehearsal's rates and the backup's size.",
-    "dream_backup_rto_budget_seconds": "Restore time allowed for the bucket (BACKUP_RTO_BUDGET_HOURS), exported "
-                                       "with its estimate.",
-    "dream_backup_changed_objects": "Objects on both sides that the last backup run of the bucket found would be "
-                                    "overwritten (the guard's count).",
-    "dream_backup_deleted_objects": "Objects deleted at the source since the last successful backup of the "
-                                    "bucket (the guard's count).",
-    "dream_backup_bucket_held": "1 if the guard held the last mirror of the bucket (nothing copied), else 0.",
-    "dream_backup_unstorable_objects": "Objects of the bucket the engine cannot verify or restore by name "
-                                       "(docs/unstorable.md); they do not fail the bucket.",
-}
-# Label values are quoted strings in which backslash, double quote and newline are escaped.
-_LINE = re.compile(r'^([a-z_]+)(\{(?:[^"}]|"(?:[^"\\\n]|\\.)*")*\})? (\S+)$')
+HELP = facts.METRICS  # names and texts are shared with the status module
 
 
 def label_value(text: str) -> str:
@@ -84,10 +50,8 @@ def _read(path: str) -> dict[tuple[str, str], str]:
     except ConfigError as exc:
         raise OSError(errno.EPERM, str(exc)) from None
     with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            match = _LINE.match(line.strip())
-            if match:
-                values[(match.group(1), match.group(2) or "")] = match.group(3)
+        for name, labels, value in facts.series(handle.read()):
+            values[(name, labels)] = value
     return values
 
 

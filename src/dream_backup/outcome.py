@@ -8,7 +8,7 @@ import socket
 import time
 from datetime import UTC, datetime
 
-from dream_backup import health, metrics
+from dream_backup import facts, health, metrics
 from dream_backup.errors import EXIT_LOCKED
 from dream_backup.log import BACKUP_FAILED, BACKUP_SKIPPED, MIRROR_FAILED
 
@@ -17,8 +17,8 @@ def write_metrics(log, path: str, code: int, samples: dict[tuple[str, str], floa
     """The run's exit code and end time, plus ``samples``; a failure to write is a warning."""
     if not path:
         return
-    merged: dict[tuple[str, str], float] = {("dream_backup_last_run_timestamp_seconds", ""): time.time(),
-                                            ("dream_backup_exit_code", ""): code}
+    merged: dict[tuple[str, str], float] = {(facts.LAST_RUN, ""): time.time(),
+                                            (facts.EXIT_CODE, ""): code}
     merged.update(samples or {})
     try:
         metrics.update(path, merged)
@@ -31,7 +31,7 @@ def buckets_failed(log, buckets, reason: str) -> dict[tuple[str, str], float]:
     the metric samples that say so."""
     for bucket in buckets:
         log.error(MIRROR_FAILED, bucket=bucket, reason=reason)
-    return {("dream_backup_bucket_success", bucket): 0 for bucket in buckets}
+    return {(facts.BUCKET_SUCCESS, bucket): 0 for bucket in buckets}
 
 
 def backup_failed(log, *, reason: str, code: int, buckets, metrics_file: str, healthcheck_url: str,

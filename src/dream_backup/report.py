@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+from dream_backup import facts
+
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
 
 
@@ -35,13 +37,7 @@ def json_text(document, indent: int | None = 2) -> str:
                    for c in text)
 
 
-def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"
+human_bytes = facts.human_bytes  # the status report words sizes the same
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -3,10 +3,16 @@ logged reason, in the host's status and in the fleet table."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
+from tests.support.program import REPO
 from tests.unit.test_backup_status import by_bucket, host, stamp, status  # noqa: F401 - host is a fixture
 
+spec = importlib.util.spec_from_file_location("dcs_filter_backup_status_report_guard",
+                                              REPO / "filter_plugins" / "backup_status_report.py")
+fleet_filter = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fleet_filter)
 REASON = "held by the guard: 60 objects would be overwritten, 0 deleted at the source since the last successful backup"
 
 
@@ -27,7 +33,7 @@ def test_held_bucket_shows_held_with_its_counts(run_module, host):  # noqa: F811
            "change (docs/guard.md)" in report["problems"]
     assert (apps["last_result"], apps["changed_objects"]) == ("ok", 0)
 
-    fleet = run_module("backup_status_report", {"results": {"vps1": {"status": report}}})
+    fleet = fleet_filter.backup_status_report({"vps1": {"status": report}})
     rows = [line.split() for line in fleet["table"][1:]]
     assert [row[:3] for row in rows] == [["vps1", "books", "held"], ["vps1", "apps", "ok"]]
 

@@ -1,4 +1,4 @@
-"""backup_status_report: one table and one problem list for the fleet, every host state named."""
+"""Filter backup_status_report: one table and one problem list for the fleet, every host state named."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import importlib.util
 import pytest
 
 from tests.support.program import REPO
-from tests.unit.conftest import load_module
+
+spec = importlib.util.spec_from_file_location("dcs_filter_backup_status_report",
+                                              REPO / "filter_plugins" / "backup_status_report.py")
+fleet = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fleet)
 
 BUCKET = {"bucket": "books", "last_success": "2026-11-29T03:00:41Z", "last_success_age_hours": 30.5,
           "objects": 12, "bytes": 3145728, "duration_seconds": 4.25, "drill_verdict": None, "drill_age_days": None,
@@ -20,12 +24,8 @@ def status(state="ok", buckets=None, exit_code=0):
 
 
 @pytest.fixture
-def report(run_module):
-    def run(results, check=False):
-        result = run_module("backup_status_report", {"results": results}, check=check)
-        assert not result.get("failed") and result["changed"] is False
-        return result
-    return run
+def report():
+    return fleet.FilterModule().filters()["backup_status_report"]
 
 
 def test_every_host_state_is_a_row_and_problems_name_host_and_bucket(report):
@@ -55,20 +55,17 @@ def test_columns_line_up_and_a_newline_in_a_reason_stays_on_its_row(report):
     assert len(starts) == 1 and "Mirror failed: line two" in result["table"][1]
 
 
-def test_healthy_fleet_has_no_problem_and_check_mode_is_the_same(report):
+def test_healthy_fleet_has_no_problem(report):
     healthy = status(buckets=[dict(BUCKET, problems=[], last_success_age_hours=1.0)])
     assert report({"vps1": healthy})["problems"] == []
-    assert report({"vps1": healthy}, check=True)["table"] == report({"vps1": healthy})["table"]
 
 
 def test_sizes_are_worded_as_in_the_programs_own_tables():
-    """The module runs on the controller and the program is a self-contained zipapp on the VPS, so each
-    has its own few lines that word a size; an operator reading both must see the same words."""
-    spec = importlib.util.spec_from_file_location(
-        "dream_backup_report", REPO / "src" / "dream_backup" / "report.py")
+    """The program's tables and the fleet table word a size with one function (module_utils/dcs_facts.py,
+    stored in the zipapp as dream_backup/facts.py): an operator reading both sees the same words."""
+    spec = importlib.util.spec_from_file_location("dcs_facts_for_test", REPO / "src" / "dream_backup" / "facts.py")
     program = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(program)
-    fleet = load_module("backup_status_report")
     sizes = [0, 1, 1023, 1024, 1536, 3145728, 1024**3 - 1, 5 * 1024**4, 3 * 1024**5]
     assert [fleet.human_bytes(n) for n in sizes] == [program.human_bytes(n) for n in sizes]
     assert program.human_bytes(3145728) == "3.0 MiB" and program.human_bytes(3 * 1024**5) == "3072.0 TiB"

@@ -3,6 +3,7 @@ valid PromQL, and both use only metrics the backup program writes."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -17,7 +18,8 @@ PROMETHEUS = REPO / "monitoring" / "prometheus"
 RULES = PROMETHEUS / "dream-backup.rules.yml"
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.test.yml"))
 DASHBOARD = REPO / "monitoring" / "grafana" / "dream-backup.json"
-PROGRAM_METRICS = REPO / "src" / "dream_backup" / "metrics.py"
+# Every metric the program writes, with its HELP text (module_utils/dcs_facts.py, the program's facts.py).
+PROGRAM_METRICS = REPO / "module_utils" / "dcs_facts.py"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool is not installed (Debian package prometheus; "
@@ -44,7 +46,10 @@ def dashboard_queries():
 
 
 def program_metrics():
-    return set(re.findall(r'"(dream_backup_\w+)":', PROGRAM_METRICS.read_text()))
+    spec = importlib.util.spec_from_file_location("dcs_facts_for_monitoring", PROGRAM_METRICS)
+    facts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(facts)
+    return set(facts.METRICS)
 
 
 @needs_promtool

@@ -9,6 +9,8 @@ The format the tests read (one per role, roles/<role>/README.md):
   and one row per option of meta/argument_specs.yml (all entry points): the variable as a code span,
   the default as a code span holding YAML (`""`, `false`, `[books, apps, trash]`; a value holding
   `{{` is compared as text), or the bare word `required` for an option the spec marks required;
+- the table is written by `make docs` (tests/support/role_docs.py) from meta/argument_specs.yml, its owner:
+  the spec's description, and its default (else defaults/main.yml's);
 - `## Dependencies` names every role of meta/main.yml's dependencies (or says None when there is
   none), and `## License` names meta/main.yml's license.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import role_docs
 from tests.support.program import REPO
 
 ROLES = sorted(path.name for path in (REPO / "roles").iterdir() if path.is_dir())
@@ -181,3 +184,11 @@ def test_readme_defaults_match_the_role(role):
             if value is not NO_DEFAULT and not same(shown, value):
                 wrong.append(f"{name}: README shows {shown!r}, {source} has {value!r}")
     assert not wrong, f"{role}: README defaults differ from the role:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", SPEC_ROLES)
+def test_readme_table_is_the_one_make_docs_writes(role):
+    """The table is generated from the spec; an edit by hand, or a spec changed without `make docs`, fails."""
+    text = readme(role)
+    expected = role_docs.rewritten(text, role_docs.table(REPO / "roles" / role))
+    assert text == expected, f"{role}: README's variable table differs from meta/argument_specs.yml: run make docs"

@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from dream_backup import guard, health, lock, outcome, verify
+from dream_backup import facts, guard, health, lock, outcome, verify
 from dream_backup.engines.base import BACKUP, SOURCE, CopyResult, Location
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EngineError
 from dream_backup.listing import Listing, only_in, pairs
@@ -311,16 +311,16 @@ def bucket_samples(results: dict[str, BucketResult]) -> dict[tuple[str, str], fl
     now = time.time()
     samples: dict[tuple[str, str], float] = {}
     for bucket, r in results.items():
-        samples[("dream_backup_bucket_success", bucket)] = int(r.verdict == "ok")
-        samples[("dream_backup_objects", bucket)] = r.objects
-        samples[("dream_backup_bytes", bucket)] = r.bytes
-        samples[("dream_backup_duration_seconds", bucket)] = r.seconds
-        samples[("dream_backup_changed_objects", bucket)] = r.guard_changed
-        samples[("dream_backup_deleted_objects", bucket)] = r.guard_deleted
-        samples[("dream_backup_bucket_held", bucket)] = int(r.held)
-        samples[("dream_backup_unstorable_objects", bucket)] = r.unstorable
+        samples[(facts.BUCKET_SUCCESS, bucket)] = int(r.verdict == "ok")
+        samples[(facts.OBJECTS, bucket)] = r.objects
+        samples[(facts.BYTES, bucket)] = r.bytes
+        samples[(facts.DURATION, bucket)] = r.seconds
+        samples[(facts.CHANGED_OBJECTS, bucket)] = r.guard_changed
+        samples[(facts.DELETED_OBJECTS, bucket)] = r.guard_deleted
+        samples[(facts.BUCKET_HELD, bucket)] = int(r.held)
+        samples[(facts.UNSTORABLE_OBJECTS_METRIC, bucket)] = r.unstorable
         if r.verdict == "ok":
-            samples[("dream_backup_last_success_timestamp_seconds", bucket)] = now
+            samples[(facts.LAST_SUCCESS, bucket)] = now
     return samples
 
 

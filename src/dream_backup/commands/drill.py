@@ -16,7 +16,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dream_backup import metrics, pointintime, safe_open
+from dream_backup import facts, metrics, pointintime, safe_open
 from dream_backup.commands.backup import list_both, mirror_locations
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
 from dream_backup.log import json_line, utc_now
@@ -154,8 +154,8 @@ def run(ctx, args) -> int:
         # Every drilled bucket gets its verdict, so a failed drill can alert at once; only a pass moves
         # the time of the last pass.
         now = time.time()
-        samples = {("dream_backup_drill_success", b["bucket"]): int(b["verdict"] == "pass") for b in buckets}
-        samples.update({("dream_backup_drill_last_success_timestamp_seconds", b["bucket"]): now
+        samples = {(facts.DRILL_SUCCESS, b["bucket"]): int(b["verdict"] == "pass") for b in buckets}
+        samples.update({(facts.DRILL_LAST_SUCCESS, b["bucket"]): now
                         for b in buckets if b["verdict"] == "pass"})
         metrics.update(config.metrics_file, samples)
     if args.json:

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from dream_backup import lock, metrics, safe_open
+from dream_backup import facts, lock, metrics, safe_open
 from dream_backup.commands.drill import check_logbook
 from dream_backup.commands.restore import refuse_carried_lock
 from dream_backup.engines.base import BACKUP, SOURCE, Location
@@ -305,10 +305,10 @@ def finish(ctx, args, result: dict) -> int:
         ctx.log.error(FAILED, bucket=args.bucket, reason=result["reason"], results=result)
     if passed and config.metrics_file:
         metrics.update(config.metrics_file, {
-            ("dream_backup_rehearsal_last_success_timestamp_seconds", args.bucket): time.time(),
-            ("dream_backup_rehearsal_bytes_per_second", args.bucket): float(result["bytes_per_second"]),
-            ("dream_backup_estimated_restore_seconds", args.bucket): float(result["estimated_restore_seconds"]),
-            ("dream_backup_rto_budget_seconds", args.bucket): result["rto_budget_seconds"],
+            (facts.REHEARSAL_LAST_SUCCESS, args.bucket): time.time(),
+            (facts.REHEARSAL_RATE, args.bucket): float(result["bytes_per_second"]),
+            (facts.ESTIMATED_RESTORE, args.bucket): float(result["estimated_restore_seconds"]),
+            (facts.RTO_BUDGET, args.bucket): result["rto_budget_seconds"],
         })
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))

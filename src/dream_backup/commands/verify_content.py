@@ -22,7 +22,7 @@ import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dream_backup import metrics
+from dream_backup import facts, metrics
 from dream_backup.commands.backup import mirror_locations, spool_both
 from dream_backup.commands.drill import read_pair, settle
 from dream_backup.errors import EXIT_FAILURE, EXIT_OK, ConfigError, EngineError
@@ -156,10 +156,10 @@ def write_metrics(path: str, results: list[dict], number: int, slices: int) -> N
     for r in results:
         if "verified" not in r:
             continue  # the bucket could not be listed: no count to report
-        samples[("dream_backup_content_verified_objects", r["bucket"])] = r["verified"]
-        samples[("dream_backup_content_corrupt_objects", r["bucket"])] = r["corrupt"] + r["missing"]
+        samples[(facts.CONTENT_VERIFIED, r["bucket"])] = r["verified"]
+        samples[(facts.CONTENT_CORRUPT, r["bucket"])] = r["corrupt"] + r["missing"]
         if number == slices and r["verdict"] == "pass":
-            samples[("dream_backup_content_last_full_cycle_timestamp_seconds", r["bucket"])] = now
+            samples[(facts.CONTENT_LAST_FULL_CYCLE, r["bucket"])] = now
     if samples:
         metrics.update(path, samples)
 

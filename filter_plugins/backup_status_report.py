@@ -1,81 +1,25 @@
-#!/usr/bin/python
-"""Ansible module backup_status_report: one table and one list of problems for the whole fleet."""
+"""Filter `backup_status_report`: every host's backup_status result as one fleet table and one list of
+problems. Runs on the controller and computes only (no file read or written).
+
+    {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'registered')))
+       | backup_status_report }}
+
+returns ``table`` (the fleet table: a header line, then one line per host and bucket), ``hosts`` (per host
+its state and, when it answered, the status backup_status returned) and ``problems`` (each as
+``host bucket - text``, or ``host - text`` for a host-level one). A host whose result says it was
+unreachable is shown as ``unreachable``, one whose status could not be read as ``error`` with the message:
+both are problems. A host holding the lock is ``running``, one without a metrics file ``no metrics``."""
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
----
-module: backup_status_report
-short_description: Combine every host's backup_status result into one fleet table and list of problems
-description:
-  - Runs on the controller (C(delegate_to) localhost, C(run_once)) with the result each host registered
-    from M(dream.backup.backup_status). Builds one row per host and bucket, and the list of problems that should fail
-    the play, each naming its host and bucket.
-  - A host whose result says it was unreachable is shown as C(unreachable); a host whose status could not
-    be read is shown as C(error) with the message. Both are problems (the fleet cannot be called healthy
-    without them). A host holding the lock is C(running); one without a metrics file is C(no metrics).
-  - Computes only; reads and writes no file.
-version_added: "1.0.0"
-author: Dream Central Storage operations (!UNKNOWN)
-options:
-  results:
-    description: Host name to the result it registered from M(dream.backup.backup_status) (also failed or
-      unreachable ones).
-    type: dict
-    required: true
-attributes:
-  check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
-    support: full
-  diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
-    support: none
-"""
-
-EXAMPLES = r"""
-- name: Fleet table
-  backup_status_report:
-    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all
-      | map('extract', hostvars, '__minio_backup_status_host'))) }}"
-  delegate_to: localhost
-  run_once: true
-  register: fleet
-"""
-
-RETURN = r"""
-table:
-  description: The fleet table, one line per host and bucket after a header line.
-  returned: always
-  type: list
-  elements: str
-hosts:
-  description: Per host its state and, when it answered, the status M(dream.backup.backup_status) returned.
-  returned: always
-  type: list
-  elements: dict
-problems:
-  description: Every problem as C(host bucket - text) (or C(host - text) for a host-level one).
-  returned: always
-  type: list
-  elements: str
-  sample: ["dcs-vps1 books - last success 30.2 h ago (max 26 h)"]
-"""
-
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dream.backup.plugins.module_utils import dcs_facts
 
 COLUMNS = ("host", "bucket", "state", "last success", "age h", "objects", "bytes", "duration s", "exit",
            "drill", "drill age d", "restorable since", "restore est h", "problems")
 
 
 def human_bytes(count):
-    if count is None:
-        return "-"
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"
+    return "-" if count is None else dcs_facts.human_bytes(count)
 
 
 def cell(value):
@@ -137,13 +81,13 @@ def problems_of(entry):
             for bucket in entry["status"].get("buckets") or [] for problem in bucket.get("problems") or []]
 
 
-def main():
-    module = AnsibleModule(argument_spec={"results": {"type": "dict", "required": True}}, supports_check_mode=True)
-    entries = [host_entry(host, result) for host, result in sorted(module.params["results"].items())]
+def backup_status_report(results):
+    """``results``: host name to the result it registered from backup_status (also failed or unreachable)."""
+    entries = [host_entry(host, result) for host, result in sorted((results or {}).items())]
     rows = [row for entry in entries for row in rows_of(entry)]
-    module.exit_json(changed=False, table=render(rows), hosts=entries,
-                     problems=[p for entry in entries for p in problems_of(entry)])
+    return {"table": render(rows), "hosts": entries, "problems": [p for entry in entries for p in problems_of(entry)]}
 
 
-if __name__ == "__main__":
-    main()
+class FilterModule:
+    def filters(self):
+        return {"backup_status_report": backup_status_report}
