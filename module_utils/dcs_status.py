@@ -1,4 +1,4 @@
-"""The verdict of module backup_status on one bucket: its report and problems, computed from what the
+"""The verdict of module backup_status_info on one bucket: its report and problems, computed from what the
 facts parsers (dcs_facts) read from the metrics file, the backup log and the drill logbook. Computes only."""
 
 from __future__ import annotations

@@ -51,5 +51,5 @@ def test_the_status_module_reads_what_the_program_writes():
     program_log = (REPO / "src" / "dream_backup" / "log.py").read_text()
     for name in ("COMPLETED_MIRROR", "MIRROR_FAILED", "MIRROR_HELD"):
         assert f"{name} = facts.{name}" in program_log
-    status = load_module("backup_status")
+    status = load_module("backup_status_info")
     assert status.LAST_RUN in facts.METRICS and status.EXIT_CODE in facts.METRICS

@@ -1,4 +1,5 @@
-"""backup_status: reads metrics, logs, drill logbook and lock state; never writes or locks anything."""
+"""backup_status_info (once backup_status): reads metrics, logs, drill logbook and lock state; never
+writes or locks anything."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.conftest import load_module, tree_snapshot
+from tests.unit.role_play import local_host, run_play
 
 SECRET = "tgt-SECRET-value-9c2b7f"
 
@@ -97,7 +99,7 @@ def host(tmp_path):
 
 
 def status(run_module, host, **args):
-    result = run_module("backup_status", {"env_file": str(host.env), **args})
+    result = run_module("backup_status_info", {"env_file": str(host.env), **args})
     assert not result.get("failed"), result
     assert result["changed"] is False
     return result["status"]
@@ -248,7 +250,7 @@ def test_overdue_drill_and_never_drilled(run_module, host):
 
 def test_env_file_secrets_never_reach_the_result(run_module, host):
     host.write_metrics({"books": time.time(), "apps": time.time()})
-    result = run_module("backup_status", {"env_file": str(host.env)})
+    result = run_module("backup_status_info", {"env_file": str(host.env)})
     assert SECRET not in result["_raw"]
     assert result["status"]["metrics_file"] == str(host.metrics)
 
@@ -258,21 +260,21 @@ def test_check_mode_reads_the_same_and_changes_nothing(run_module, host):
     host.write_metrics({"books": now - 60, "apps": now - 60})
     host.drill(now - 86400, {"books": "pass", "apps": "pass"})
     before = tree_snapshot(host.root)
-    checked = run_module("backup_status", {"env_file": str(host.env)}, check=True)
+    checked = run_module("backup_status_info", {"env_file": str(host.env)}, check=True)
     assert checked["changed"] is False
     assert [b["bucket"] for b in checked["status"]["buckets"]] == ["books", "apps"]
     assert tree_snapshot(host.root) == before
 
 
 def test_relative_path_is_refused(run_module, host):
-    result = run_module("backup_status", {"env_file": str(host.env), "metrics_file": "x.prom"})
+    result = run_module("backup_status_info", {"env_file": str(host.env), "metrics_file": "x.prom"})
     assert result["failed"] and "absolute" in result["msg"]
 
 
 def test_lock_seen_through_an_overlay_device_number(host, tmp_path):
     """/proc/locks of a container shows the upper file system's device: the inode and the holder's open
     file decide; a process that does not have the lock file open does not count."""
-    lock_holder = load_module("backup_status").lock_holder
+    lock_holder = load_module("backup_status_info").lock_holder
     host.lock.write_text("")
     ino = host.lock.stat().st_ino
     holder = subprocess.Popen([sys.executable, "-c", "import sys; f = open(sys.argv[1]); print('open', flush=True); "
@@ -316,3 +318,13 @@ def test_a_bucket_never_rehearsed_has_no_estimate(run_module, host):
     host.write_metrics({"books": time.time()})
     books = by_bucket(status(run_module, host))["books"]
     assert books["restore_estimate_hours"] is None and books["rehearsal_last_pass"] is None
+
+
+def test_the_old_name_backup_status_still_runs_the_module_and_says_it_is_deprecated(host, tmp_path):
+    """meta/runtime.yml routes dream.backup.backup_status to backup_status_info for one release."""
+    task = {"name": "old name", "dream.backup.backup_status": {"env_file": str(host.env)}, "register": "old"}
+    show = {"name": "show", "ansible.builtin.debug": {"msg": "buckets={{ old.status.buckets | length }}"}}
+    proc = run_play(tmp_path, local_host(), {"gather_facts": False, "tasks": [task, show]})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "buckets=" in proc.stdout and "buckets=0" not in proc.stdout
+    assert "dream.backup.backup_status_info" in proc.stdout + proc.stderr  # the deprecation names the new module

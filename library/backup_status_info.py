@@ -1,11 +1,12 @@
 #!/usr/bin/python
-"""Ansible module backup_status: what a host's backups last did, read from its metrics file and logs."""
+"""Ansible module backup_status_info (once named backup_status): what a host's backups last did, read from
+its metrics file and logs."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: backup_status
+module: backup_status_info
 short_description: Report a host's backup state from its metrics file, logs and lock (read-only)
 description:
   - Reads, never writes, what the backup program left on the host, and reports per bucket the last
@@ -71,7 +72,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Stricter thresholds, drills required
-  backup_status:
+  backup_status_info:
     max_age_hours: 2
     max_drill_age_days: 92
     require_drill: true
