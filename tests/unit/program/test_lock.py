@@ -46,7 +46,7 @@ def holder():
     yield start
     for proc in procs:
         proc.stdin.close()
-        proc.wait(timeout=30)
+        proc.wait(timeout=600)
 
 
 def test_first_run_creates_a_private_directory_and_a_private_file_with_its_pid(lock_path):

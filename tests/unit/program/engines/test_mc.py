@@ -175,7 +175,7 @@ def test_mirror_argv_and_its_json_read_line_by_line(mc, remove, overwrite, flags
     binary, make = mc
     binary.answer(stdout=mirror_output(), rc=1)
     result = make(BACKUP_BANDWIDTH="1M").copy(Location(SOURCE, "books"), Location(BACKUP, "dcs-backup", "books"),
-                                              remove=remove, overwrite=overwrite, timeout=60)
+                                              remove=remove, overwrite=overwrite, timeout=600)
     [call] = binary.calls()
     assert call["argv"] == ["--no-color", "mirror", "--json", "--skip-errors", *flags, "--limit-upload", "1000000",
                             "source/books", "backup/dcs-backup/books"]
@@ -191,7 +191,7 @@ def test_mirror_argv_and_its_json_read_line_by_line(mc, remove, overwrite, flags
 def test_a_mirror_that_fails_without_an_error_object_fails_with_mcs_last_words(mc):
     binary, make = mc
     binary.answer(stderr="mc: <ERROR> target-secret refused\n", rc=1)
-    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=60)
+    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=600)
     assert result.errors == ["mc exited with 1: mc: <ERROR> ******** refused"]
 
 

@@ -220,7 +220,7 @@ def test_copy_argv_and_its_json_log_read_from_the_merged_output(rclone, remove, 
     log = "".join(rclone_copy_log(2))
     binary.answer(stderr=log)  # rclone logs on stderr; the engine reads it through the same pipe
     result = make(BACKUP_BANDWIDTH="1M").copy(Location(SOURCE, "books"), Location(BACKUP, "dcs-backup", "books"),
-                                               remove=remove, overwrite=overwrite, timeout=60)
+                                               remove=remove, overwrite=overwrite, timeout=600)
     [call] = binary.calls()
     assert call["argv"] == [verb, "source:books", "backup:dcs-backup/books", "--metadata", "--use-json-log", "-v",
                             "--stats", "0", *NETWORK_FLAGS, compare, "--bwlimit", "1000000B"]
@@ -233,14 +233,14 @@ def test_copy_argv_and_its_json_log_read_from_the_merged_output(rclone, remove, 
 def test_a_copy_that_exits_non_zero_without_an_error_line_fails_with_rclones_last_words(rclone):
     binary, make = rclone
     binary.answer(stderr="Fatal error: target-secret rejected\n", rc=1)
-    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=60)
+    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=600)
     assert result.errors == ["rclone exited with 1: Fatal error: ******** rejected"]
 
 
 def test_error_lines_of_the_copy_log_are_scrubbed(rclone):
     binary, make = rclone
     binary.answer(stderr=json.dumps({"level": "error", "msg": "auth target-secret", "object": "k"}) + "\n", rc=1)
-    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=60)
+    result = make().copy(Location(SOURCE, "books"), Location(BACKUP, "b"), remove=False, overwrite=True, timeout=600)
     assert result.errors == ["k: auth ********"]
 
 
