@@ -59,7 +59,8 @@ def table(role_dir: Path) -> list[str]:
             cell = "required"
         else:
             value = option.get("default", defaults.get(name))
-            cell = f"`{default_cell(value)}`"
+            # A Jinja filter's | would end the cell: Markdown tables read \| as a literal one.
+            cell = "`" + default_cell(value).replace("|", "\\|") + "`"
         rows.append(f"| `{name}` | {cell} | {description(option)} |")
     return HEADER + rows
 

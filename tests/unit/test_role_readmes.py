@@ -66,7 +66,7 @@ def variable_rows(role: str, section: str) -> dict[str, str]:
         elif rows:
             break  # the first table is the variables'; later ones (under ### headings) are prose
     assert rows, f"{role}: README's Role Variables section has no table"
-    cells = [[cell.strip() for cell in CELL_SPLIT.split(row.strip("|"))] for row in rows]
+    cells = [[cell.strip().replace("\\|", "|") for cell in CELL_SPLIT.split(row.strip("|"))] for row in rows]
     assert cells[0] == HEADER, f"{role}: the Role Variables table's header must be | {' | '.join(HEADER)} |"
     table: dict[str, str] = {}
     for number, row in enumerate(cells[2:], 3):
