@@ -16,7 +16,7 @@ export DCS_IMAGE := $(IMAGE)
 .PHONY: help test lint pytest molecule demo demo-down system-deps venv image clean program bench bench-backup bench-fleet \
         bench-scale bench-restore collection sanity docs
 
-# Each target's line in `make help` is its `## ` comment (tests/unit/test_makefile.py checks that
+# Each target's line in `make help` is its `## ` comment (tests/unit/repository/test_makefile.py checks that
 # every .PHONY target has one).
 help: ## list every target with what it does (this text)
 	@awk -F ':[^#]*## ' '/^[a-z][a-z-]*:[^=]*## / { printf "make %-13s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))

@@ -2,7 +2,7 @@
 package (src/dream_backup) as one executable zipapp.
 
 Deterministic (sorted entries, fixed timestamps and modes), so the committed file can be compared with
-a fresh build (tests/unit/test_program_build.py) and its sha256 makes the install idempotent.
+a fresh build (tests/unit/repository/test_program_build.py) and its sha256 makes the install idempotent.
 
     python src/build.py [--check]
 """

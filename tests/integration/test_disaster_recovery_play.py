@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.conftest import sha256
 from tests.support.program import PROGRAM, Deployment
-from tests.unit.role_play import local_host, run_play
+from tests.unit.roles.role_play import local_host, run_play
 
 
 def installed(d: Deployment) -> str:

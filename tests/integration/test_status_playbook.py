@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.program import REPO
-from tests.unit.test_backup_status_info import Host
+from tests.unit.modules.test_backup_status_info import Host
 
 
 def inventory(tmp: Path, hosts: dict[str, Host]) -> Path:

@@ -5,7 +5,7 @@ is the README's own.
 
     python3 tests/support/role_docs.py [--check]    (make docs)
 
---check writes nothing and exits 1 naming each README whose table differs (tests/unit/test_role_readmes.py).
+--check writes nothing and exits 1 naming each README whose table differs (tests/unit/repository/test_role_readmes.py).
 """
 
 from __future__ import annotations

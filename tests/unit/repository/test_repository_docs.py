@@ -12,7 +12,7 @@ OUTSIDE = re.compile(r"\b(DESIGN|RUNBOOK|MC|ENVIRONMENT)\.md\b")
 DOCS = re.compile(r"\bdocs/([A-Za-z0-9_.-]+\.md)\b")
 # The zipapp is a build of the sources below it (checked by test_program_build); this file names the
 # patterns it looks for.
-SKIP = {"roles/minio_backup/files/backup_minio.pyz", "tests/unit/test_repository_docs.py"}
+SKIP = {"roles/minio_backup/files/backup_minio.pyz", "tests/unit/repository/test_repository_docs.py"}
 
 
 def tracked_text_files() -> dict[str, str]:

@@ -9,7 +9,7 @@ import json
 import yaml
 
 from tests.unit.conftest import REPO
-from tests.unit.test_minio_backup_scheduler import play
+from tests.unit.roles.test_minio_backup_scheduler import play
 
 TASK = "dream.backup.minio_backup : Cron | quarterly restore drill job in /etc/cron.d"
 PROGRAM = "/usr/local/bin/dream-backup"

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.unit.conftest import REPO
-from tests.unit.role_play import BIN, ansible_env, include_tasks, run_play
+from tests.unit.roles.role_play import BIN, ansible_env, include_tasks, run_play
 
 PHASES = {"packages": ("Packages |", "MinIO client |"), "program": ("Program |",), "config": ("Config |", "Lock |"),
           "logs": ("Logs |",), "cron": ("Cron |", "Systemd |"),

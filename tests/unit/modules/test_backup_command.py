@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.role_play import local_host, run_play
+from tests.unit.roles.role_play import local_host, run_play
 
 SECRET = "env-SECRET-value-41d0"
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.conftest import load_module, tree_snapshot
-from tests.unit.role_play import local_host, run_play
+from tests.unit.roles.role_play import local_host, run_play
 
 SECRET = "tgt-SECRET-value-9c2b7f"
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.unit.conftest import REPO
-from tests.unit.role_play import include_tasks, local_host, run_play
+from tests.unit.roles.role_play import include_tasks, local_host, run_play
 
 ROLE = REPO / "roles" / "minio_backup"
 

@@ -7,7 +7,7 @@ import importlib.util
 import time
 
 from tests.support.program import REPO
-from tests.unit.test_backup_status_info import by_bucket, host, stamp, status  # noqa: F401 - host is a fixture
+from tests.unit.modules.test_backup_status_info import by_bucket, host, stamp, status  # noqa: F401 - host is a fixture
 
 spec = importlib.util.spec_from_file_location("dcs_filter_backup_status_report_guard",
                                               REPO / "filter_plugins" / "backup_status_report.py")

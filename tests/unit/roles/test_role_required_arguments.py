@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.unit.role_play import include_tasks, local_host, role_name, run_play
+from tests.unit.roles.role_play import include_tasks, local_host, role_name, run_play
 
 SECRET = "required-SECRET-value-3318"
 KEYS = {"minio_backup_source_access_key": "sa", "minio_backup_source_secret_key": SECRET,

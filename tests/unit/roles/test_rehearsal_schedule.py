@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.unit.test_minio_backup_scheduler import ANALYZE, EXPOSURE_MAX, exposure, failure_messages, play, verify
+from tests.unit.roles.test_minio_backup_scheduler import ANALYZE, EXPOSURE_MAX, exposure, failure_messages, play, verify
 
 CRON_TASK = "dream.backup.minio_backup : Cron | monthly restore rehearsal job in /etc/cron.d"
 UNITS_TASK = "dream.backup.minio_backup : Systemd | rehearsal - dream-backup-rehearsal.service and .timer"

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.unit.role_play import include_tasks, local_host, run_play
+from tests.unit.roles.role_play import include_tasks, local_host, run_play
 
 ANALYZE = shutil.which("systemd-analyze", path="/usr/bin:/bin")
 TASK = "dream.backup.minio_backup : Systemd | dream-backup.service and .timer (systemd-analyze verifies them first)"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 POLICIES = REPO / "policies"
 DOC = REPO / "docs" / "security.md"
 ACTION = re.compile(r"`(s3:[A-Za-z]+)`")

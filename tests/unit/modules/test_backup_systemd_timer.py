@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.unit.conftest import tree_snapshot
-from tests.unit.test_minio_backup_scheduler import EXPOSURE_MAX, exposure
+from tests.unit.roles.test_minio_backup_scheduler import EXPOSURE_MAX, exposure
 
 ANALYZE = shutil.which("systemd-analyze", path="/usr/bin:/bin")
 pytestmark = pytest.mark.skipif(ANALYZE is None,

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.unit.conftest import REPO
-from tests.unit.role_play import include_tasks, local_host, run_play
+from tests.unit.roles.role_play import include_tasks, local_host, run_play
 
 LISTENING = REPO / "roles" / "minio_backup" / "files" / "node_exporter_listening.py"
 
