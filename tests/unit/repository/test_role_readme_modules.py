@@ -25,7 +25,8 @@ def modules_used(role: str) -> set[str]:
     used = set()
     for path in (REPO / "roles" / role / "tasks").glob("*.yml"):
         for task in tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
-            used |= MODULES & set(task)
+            # Roles call them by their names in the collection (dream.backup.backup_env).
+            used |= MODULES & {key.removeprefix("dream.backup.") for key in task}
     return used
 
 
