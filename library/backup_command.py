@@ -66,16 +66,16 @@ options:
     type: list
     elements: int
     default: [0]
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details:
       - Read-only commands (everything but C(backup), C(restore) and C(rehearse), and the first two with
         C(--dry-run)) run in check mode too, since they change nothing.
       - A C(backup), C(restore) or C(rehearse) that would write is skipped, reporting what would have run.
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: none
 """
 

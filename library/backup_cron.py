@@ -59,12 +59,12 @@ options:
     description: Directory of the job file.
     type: path
     default: /etc/cron.d
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: full
 """
 

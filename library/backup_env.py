@@ -46,12 +46,12 @@ options:
     description: Mode of the file, as an octal string.
     type: str
     default: "0600"
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: full
 notes:
   - With C(BACKUP_ENGINE=mc) (the default) a secret containing C(:) is refused, because mc reads

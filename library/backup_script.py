@@ -45,12 +45,12 @@ options:
       - An absolute path without control characters; the wrapper holds it shell-quoted.
     type: path
     default: /usr/bin/python3
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: Shows the sha256 of the program and the text of the wrapper when they change, and the new link.
 """

@@ -60,13 +60,13 @@ options:
     description: A bucket that was never drilled has a problem (otherwise it is only shown as C(never)).
     type: bool
     default: false
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: The module only reads; it runs the same in check mode.
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: none
 """
 

@@ -84,9 +84,10 @@ options:
     description: Check the units with systemd-analyze before writing them.
     type: bool
     default: true
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
   diff_mode:
     description: Reports the units before and after a change when run with C(--diff).

@@ -81,13 +81,13 @@ options:
     description: Days of default retention for I(object_lock) (1 or more).
     type: int
     default: 30
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: In check mode the bucket is only read; C(changes) lists what a run would do.
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: The diff shows exists, versioning, the C(dream-backup-history) rule and the object lock, before and after.
 """

@@ -56,13 +56,13 @@ options:
     description: Verify the TLS certificate of I(url).
     type: bool
     default: true
+extends_documentation_fragment:
+  - dream.backup.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change, changing nothing.
     support: full
     details: In check mode nothing is downloaded; C(changed) says whether an install would happen.
   diff_mode:
-    description: Reports the state before and after a change when run with C(--diff).
     support: full
     details: The diff shows the old and new sha256.
 """

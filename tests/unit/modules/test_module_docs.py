@@ -58,3 +58,14 @@ def test_documentation_matches_argument_spec(name):
         assert documented.get("choices") == actual.get("choices"), option
     assert check_mode is True
     assert doc["attributes"]["check_mode"]["support"] == "full"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_what_check_and_diff_mode_mean_is_written_once_in_the_doc_fragment(name):
+    """Each module says how far it supports check and diff mode; the fragment dream.backup.attributes
+    (doc_fragments/attributes.py) says once what they mean."""
+    doc = yaml.safe_load(load_module(name).DOCUMENTATION)
+    assert doc["extends_documentation_fragment"] == ["dream.backup.attributes"]
+    assert doc["attributes"]["check_mode"].get("description") is None
+    assert set(doc["attributes"]) == {"check_mode", "diff_mode"}
+    assert all(attribute["support"] in ("full", "partial", "none") for attribute in doc["attributes"].values())
