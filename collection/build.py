@@ -6,10 +6,10 @@
 The repository is the collection: collection/ansible_collections/dream/backup holds the collection's
 own files (galaxy.yml, README.md, meta/, tests/) and links to the repository's folders
 (plugins/modules -> library/, plugins/module_utils -> module_utils/, plugins/filter -> filter_plugins/,
-plugins/doc_fragments -> doc_fragments/, roles/, playbooks/, CHANGELOG.md). ansible.cfg puts collection/ on the collections path, so the
-playbooks, Molecule and the tests run the very files the collection ships, written once in the
-collection's spelling (roles and filters as dream.backup.<name>, shared code imported from
-ansible_collections.dream.backup.plugins.module_utils).
+plugins/doc_fragments -> doc_fragments/, roles/, playbooks/, CHANGELOG.md). ansible.cfg puts collection/
+on the collections path, so the playbooks, Molecule and the tests run the very files the collection
+ships, written once in the collection's spelling (roles, modules and filters as dream.backup.<name>,
+shared code imported from ansible_collections.dream.backup.plugins.module_utils).
 
 Building copies that tree with the links resolved (ansible-galaxy skips links that leave the
 collection) into .cache/collection/ansible_collections/dream/backup, the path ansible-test needs, and
