@@ -89,19 +89,19 @@ status:
         configured or not there, else C(ok).
       type: str
       sample: ok
-    running: {description: Whether a backup or restore holds the lock now., type: bool}
+    running: {description: "Whether a backup or restore holds the lock now.", type: bool}
     lock_holder_pid:
       description: PID of the process holding the lock (as the host's /proc/locks shows it), or null.
       type: int
-    metrics_file: {description: The metrics file read (empty when none is configured)., type: str}
+    metrics_file: {description: "The metrics file read (empty when none is configured).", type: str}
     metrics_note:
       description: Why no metrics were read (not configured, missing, not a regular file), or null.
       type: str
     last_run:
       description: Time the last backup run ended (ISO 8601, UTC), or null.
       type: str
-    last_run_age_hours: {description: Hours since then, or null., type: float}
-    exit_code: {description: Exit code of the last run (metrics) or null., type: int}
+    last_run_age_hours: {description: "Hours since then, or null.", type: float}
+    exit_code: {description: "Exit code of the last run (metrics) or null.", type: int}
     exit_meaning:
       description: What the exit code means (C(success), C(runtime failure), C(refused), C(skipped - lock held)).
       type: str
