@@ -56,7 +56,8 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
 def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline-program", type=Path,
                         help="an earlier build of the program (e.g. git show REV:roles/minio_backup/files/"
-                             "backup_minio.py > old.pyz) whose no-change backup runs beside this one's")
+                             "backup_minio.pyz > old.pyz; backup_minio.py before 2026-12-06) whose no-change "
+                             "backup runs beside this one's")
     parser.add_argument("--baseline-omit", default="", type=lambda names: [n for n in names.split(",") if n],
                         help="env file names the baseline program does not know yet (it refuses unknown ones)")
 
