@@ -16,6 +16,7 @@ import subprocess
 
 import ansible_collections.dream.backup.plugins.module_utils.dcs_facts as facts
 import pytest
+import yaml
 
 from tests.unit.conftest import REPO, load_module
 
@@ -53,3 +54,22 @@ def test_the_status_module_reads_what_the_program_writes():
         assert f"{name} = facts.{name}" in program_log
     status = load_module("backup_status_info")
     assert status.LAST_RUN in facts.METRICS and status.EXIT_CODE in facts.METRICS
+
+
+# The role defaults an inventory overrides must say what the program assumes when a value is absent: the
+# YAML cannot import dcs_facts, so this test ties each default path to it.
+ROLE_DEFAULTS = {
+    ("minio_backup_common", "minio_backup_env_file"): facts.ENV_FILE,
+    ("minio_backup_common", "minio_backup_log"): facts.BACKUP_LOG,
+    ("minio_backup_common", "minio_backup_drill_log"): facts.DRILL_LOG,
+    ("minio_backup", "minio_backup_lock_file"): facts.LOCK_FILE,
+    ("minio_backup", "_minio_backup_state_dir"): facts.STATE_DIR,  # vars/: no inventory sets it
+}
+
+
+@pytest.mark.parametrize(("role", "variable"), sorted(ROLE_DEFAULTS))
+def test_a_role_default_path_is_the_one_dcs_facts_defines(role, variable):
+    where = "vars" if variable.startswith("_") else "defaults"
+    values = yaml.safe_load((REPO / "roles" / role / where / "main.yml").read_text(encoding="utf-8"))
+    assert values[variable] == ROLE_DEFAULTS[(role, variable)], (
+        f"roles/{role}/{where}/main.yml: {variable} differs from module_utils/dcs_facts.py")
