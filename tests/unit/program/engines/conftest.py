@@ -47,3 +47,13 @@ class Scripted:
 @pytest.fixture
 def scripted(tmp_path):
     return lambda name: Scripted(tmp_path / "bin", name)
+
+
+# The secrets make_config gives the engines; no child process may see one on its command line.
+SECRETS = ("source-secret", "target-secret")
+
+
+def assert_no_secret_on_argv(calls):
+    for call in calls:
+        for secret in SECRETS:
+            assert not any(secret in arg for arg in call["argv"]), call["argv"]

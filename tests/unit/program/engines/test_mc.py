@@ -19,8 +19,7 @@ from dream_backup.errors import ConfigError, EngineError
 from dream_backup.log import Scrubber
 from tests.support import mc_double
 from tests.support.program import REPO
-
-SECRETS = ("source-secret", "target-secret")
+from tests.unit.program.engines.conftest import assert_no_secret_on_argv
 
 
 def mc_error(message: str, cause: str = "") -> str:
@@ -48,12 +47,6 @@ def mc(scripted, make_config, monkeypatch):
     yield binary, make
     for engine in engines:
         engine.close()
-
-
-def assert_no_secret_on_argv(calls):
-    for call in calls:
-        for secret in SECRETS:
-            assert not any(secret in arg for arg in call["argv"]), call["argv"]
 
 
 def test_credentials_reach_mc_only_as_mc_host_variables(mc):

@@ -18,6 +18,7 @@ from dream_backup.engines.base import BACKUP, ERRORS_KEPT, SOURCE, Location, ite
 from dream_backup.engines.rclone import NETWORK_FLAGS, RcloneEngine
 from dream_backup.errors import ConfigError, EngineError
 from dream_backup.log import Scrubber
+from tests.unit.program.engines.conftest import assert_no_secret_on_argv
 
 OBJECTS = 20_000
 BYTES_PER_OBJECT = 200  # the program's memory goal per object
@@ -122,7 +123,6 @@ def test_rclone_listings_are_lossy_only_for_providers_it_does_not_ask_for_url_en
 
 # --- the argv it builds, the environment it passes, the output it reads (an engine binary that records) -----
 
-SECRETS = ("source-secret", "target-secret")
 
 
 @pytest.fixture
@@ -141,12 +141,6 @@ def rclone(scripted, make_config, monkeypatch):
     yield binary, make
     for engine in engines:
         engine.close()
-
-
-def assert_no_secret_on_argv(calls):
-    for call in calls:
-        for secret in SECRETS:
-            assert not any(secret in arg for arg in call["argv"]), call["argv"]
 
 
 def test_credentials_reach_rclone_only_through_its_environment(rclone):
